@@ -1,0 +1,283 @@
+/* hv.h: the public interface of hypervisor-core: guest memory, the PIO/MMIO bus, the
+ * virtio-mmio transport, the ELF loader and the VM lifecycle. Nothing here knows about
+ * displays, VNC or RDP. */
+#ifndef HV_H
+#define HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "hv-guest-abi.h"
+
+/* ======================= guest memory =======================
+ * Guest RAM lives in one memfd, mapped once into the VMM, laid out as hv-guest-abi.h says
+ * (low RAM below HV_RAM_LOW_MAX, the rest from HV_RAM_HIGH_BASE). Every access from device
+ * code goes through these bounds-checked helpers: an out-of-range guest address is an error
+ * (-EFAULT / NULL), never a crash. Arithmetic is overflow-safe. */
+#define HV_MEM_MAX_REGIONS 2
+
+struct hv_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;      /* mapping of this region */
+	uint64_t fd_offset; /* offset in the memfd */
+};
+
+struct hv_mem {
+	int fd;
+	uint64_t size; /* total bytes of RAM */
+	uint8_t *base; /* whole memfd mapping */
+	unsigned nr_regions;
+	struct hv_mem_region regions[HV_MEM_MAX_REGIONS];
+};
+
+/* size: bytes, a multiple of 4 KiB, at least 1 MiB. Returns 0 or -errno. */
+int hv_mem_init(struct hv_mem *m, uint64_t size);
+void hv_mem_fini(struct hv_mem *m);
+/* Host pointer for [gpa, gpa+len) if it lies wholly inside one RAM region, else NULL. */
+void *hv_mem_ptr(const struct hv_mem *m, uint64_t gpa, uint64_t len);
+int hv_mem_read(const struct hv_mem *m, uint64_t gpa, void *dst, uint64_t len);
+int hv_mem_write(const struct hv_mem *m, uint64_t gpa, const void *src, uint64_t len);
+
+/* ======================= PIO / MMIO bus ======================= */
+/* Called with offset relative to the registered base; data is len bytes (1, 2, 4 or 8),
+ * little-endian. A read handler fills data; unhandled reads should return all-ones. */
+typedef void (*hv_io_fn)(void *opaque, uint64_t offset, void *data, uint32_t len,
+			 bool is_write);
+
+struct hv_bus_range {
+	uint64_t base;
+	uint64_t len;
+	hv_io_fn fn;
+	void *opaque;
+	const char *name;
+};
+
+#define HV_BUS_MAX_RANGES 64
+
+struct hv_bus {
+	const char *name;
+	unsigned count;
+	struct hv_bus_range ranges[HV_BUS_MAX_RANGES]; /* sorted by base, non-overlapping */
+};
+
+void hv_bus_init(struct hv_bus *bus, const char *name);
+/* Returns 0, -EINVAL (empty or wrapping range), -EEXIST (overlap) or -ENOSPC. */
+int hv_bus_register(struct hv_bus *bus, uint64_t base, uint64_t len, hv_io_fn fn, void *opaque,
+		    const char *name);
+/* Returns 0 if a device took the access, -ENOENT if nothing is mapped there (reads then see
+ * all-ones), -EINVAL for a bad length or an access that straddles a range's end. */
+int hv_bus_dispatch(struct hv_bus *bus, uint64_t addr, void *data, uint32_t len, bool is_write);
+
+/* ======================= virtio-mmio transport =======================
+ * virtio 1.2 §4.2 (modern, version 2 only) and split virtqueues (§2.7).
+ *
+ * Threads: register accesses (hv_virtio_mmio_access) come from vCPU threads, possibly several
+ * at once; the transport lock serialises them with hv_virtio_interrupt/needs_reset/
+ * config_changed. Each device processes its queues (hv_vq_pop/push/notify) on one thread of
+ * its own, only between ops->driver_ok and ops->reset; ops->reset must stop that processing
+ * before it returns. ops callbacks are called without the lock held; irq is called with it
+ * held (so raise and lower are never reordered) and must not call back into the transport. */
+#include <pthread.h> /* here rather than above: this section owns the lock */
+
+#define HV_VIRTIO_MAX_QUEUES   8
+#define HV_VIRTQ_MAX_SIZE      1024 /* largest queue size a device may offer */
+#define HV_VIRTQ_MAX_CHAIN     1024 /* longest descriptor chain accepted */
+#define HV_VIRTIO_F_VERSION_1  (1ull << 32)
+#define HV_VIRTIO_F_INDIRECT   (1ull << 28)
+#define HV_VIRTIO_F_EVENT_IDX  (1ull << 29)
+#define HV_VIRTIO_MMIO_VENDOR_ID 0x4b534448u /* "HDSK" little-endian */
+
+/* Device status bits, virtio 1.2 §2.1. */
+#define HV_VIRTIO_STATUS_ACKNOWLEDGE        0x01u
+#define HV_VIRTIO_STATUS_DRIVER             0x02u
+#define HV_VIRTIO_STATUS_DRIVER_OK          0x04u
+#define HV_VIRTIO_STATUS_FEATURES_OK        0x08u
+#define HV_VIRTIO_STATUS_DEVICE_NEEDS_RESET 0x40u
+#define HV_VIRTIO_STATUS_FAILED             0x80u
+/* InterruptStatus bits, virtio 1.2 §4.2.2. */
+#define HV_VIRTIO_ISR_USED   0x1u
+#define HV_VIRTIO_ISR_CONFIG 0x2u
+
+/* Bytes of each part of a split ring of n entries, virtio 1.2 §2.7 (the event fields of the
+ * avail and used rings are always counted). */
+#define HV_VIRTQ_DESC_BYTES(n)  (16ull * (n))
+#define HV_VIRTQ_AVAIL_BYTES(n) (6ull + 2ull * (n))
+#define HV_VIRTQ_USED_BYTES(n)  (6ull + 8ull * (n))
+
+struct hv_virtio_mmio;
+
+/* One buffer segment of a popped chain, translated and bounds-checked: host points into
+ * guest RAM (hv_mem_ptr of gpa/len). */
+struct hv_vq_seg {
+	uint64_t gpa;
+	uint32_t len;
+	void *host;
+};
+
+/* A popped descriptor chain: out segments (device reads) come first in the chain, then in
+ * segments (device writes): segs[0, nr_out) then segs[nr_out, nr_out + nr_in). Zero-length
+ * descriptors are validated but not recorded. Large (24 KiB): keep one per queue, not on a
+ * small stack. */
+struct hv_vq_elem {
+	uint16_t head;
+	unsigned nr_out;
+	unsigned nr_in;
+	uint64_t out_bytes;
+	uint64_t in_bytes;
+	struct hv_vq_seg segs[HV_VIRTQ_MAX_CHAIN];
+};
+
+struct hv_virtqueue {
+	struct hv_virtio_mmio *dev;
+	uint16_t index;
+	uint16_t size;  /* negotiated queue size, a power of two */
+	bool ready;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail; /* next avail ring slot the device will consume */
+	uint16_t used_idx;   /* next used ring slot the device will fill */
+	bool broken;         /* the driver broke the ring: device needs reset */
+	/* VIRTIO_F_EVENT_IDX: used_idx at the last hv_vq_notify, valid once one happened. */
+	uint16_t signalled_used;
+	bool signalled_used_valid;
+};
+
+/* Returns 1 and fills elem when a chain was popped, 0 when the ring is empty or the queue is
+ * not ready, or -EINVAL / -EFAULT when the driver handed a malformed chain or ring (loop,
+ * out-of-range address, too long, write-only before read-only, bad index, avail idx more
+ * than size ahead, bad indirect table); the queue is then marked broken, the device's status
+ * gets DEVICE_NEEDS_RESET and further pops return -EIO. */
+int hv_vq_pop(struct hv_virtqueue *vq, struct hv_vq_elem *elem);
+/* Puts elem back on the used ring with written bytes; returns 0 or -errno. */
+int hv_vq_push(struct hv_virtqueue *vq, const struct hv_vq_elem *elem, uint32_t written);
+/* Raises the used-buffer interrupt unless the driver suppressed it. */
+void hv_vq_notify(struct hv_virtqueue *vq);
+/* Copy helpers over an element's out (readable) and in (writable) segments. Return bytes
+ * copied. */
+size_t hv_vq_elem_read(const struct hv_vq_elem *elem, size_t offset, void *dst, size_t len);
+size_t hv_vq_elem_write(const struct hv_vq_elem *elem, size_t offset, const void *src,
+			size_t len);
+
+struct hv_virtio_dev_ops {
+	uint32_t device_id; /* virtio 1.2 §5 */
+	uint64_t features;  /* device features; VERSION_1 is always added */
+	uint16_t num_queues;
+	uint16_t queue_max_size;
+	uint32_t config_size;
+	/* Device-specific config space (§4.2.2 offset 0x100 onwards); offset is relative to it
+	 * and offset+len <= config_size is guaranteed. */
+	void (*config_read)(void *opaque, uint32_t offset, void *data, uint32_t len);
+	void (*config_write)(void *opaque, uint32_t offset, const void *data, uint32_t len);
+	void (*queue_notify)(void *opaque, struct hv_virtqueue *vq);
+	void (*reset)(void *opaque);
+	/* DRIVER_OK was set: the device may start using its queues. */
+	void (*driver_ok)(void *opaque);
+};
+
+/* The line of one device's interrupt: level = 1 raise, 0 lower. */
+typedef void (*hv_irq_fn)(void *irq_opaque, unsigned gsi, int level);
+
+struct hv_virtio_mmio {
+	const struct hv_virtio_dev_ops *ops;
+	void *opaque;
+	struct hv_mem *mem;
+	hv_irq_fn irq;
+	void *irq_opaque;
+	unsigned gsi;
+	/* transport registers (virtio 1.2 §4.2.2) */
+	uint32_t status;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint64_t driver_features;
+	uint32_t queue_sel;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	struct hv_virtqueue queues[HV_VIRTIO_MAX_QUEUES];
+	uint64_t device_features; /* what is offered: ops->features filtered, plus VERSION_1 */
+	pthread_mutex_t lock;     /* the registers above and the interrupt line */
+	bool warned_setup, warned_broken; /* guest-triggered warnings are logged once */
+};
+
+/* Returns 0, or -EINVAL when ops are out of range (no queues or more than
+ * HV_VIRTIO_MAX_QUEUES, queue_max_size not a power of two up to HV_VIRTQ_MAX_SIZE, config
+ * space beyond the 4 KiB window). */
+int hv_virtio_mmio_init(struct hv_virtio_mmio *t, const struct hv_virtio_dev_ops *ops,
+			void *opaque, struct hv_mem *mem, hv_irq_fn irq, void *irq_opaque,
+			unsigned gsi);
+/* The MMIO handler to register on the bus for this device's HV_MMIO_SLOT window. */
+void hv_virtio_mmio_access(void *t, uint64_t offset, void *data, uint32_t len, bool is_write);
+/* The device changed its config space: bump generation, raise the config interrupt (once
+ * DRIVER_OK is set). */
+void hv_virtio_config_changed(struct hv_virtio_mmio *t);
+/* The device cannot go on without a reset (virtio 1.2 §2.1.2): sets DEVICE_NEEDS_RESET and,
+ * once DRIVER_OK is set, sends a config change interrupt. hv_vq_pop calls it on a bad chain. */
+void hv_virtio_needs_reset(struct hv_virtio_mmio *t);
+/* Sets InterruptStatus bits (HV_VIRTIO_ISR_*) and raises the line if it was low. */
+void hv_virtio_interrupt(struct hv_virtio_mmio *t, uint32_t isr_bits);
+
+/* ======================= ELF loader ======================= */
+struct hv_elf_image {
+	uint64_t entry;
+	uint64_t start; /* lowest loaded guest-physical address */
+	uint64_t end;   /* one past the highest */
+};
+
+/* Loads a static ELF64 x86-64 executable (PT_LOAD segments at p_paddr) from buf into m.
+ * Rejects truncated or corrupt headers, segments outside RAM or below HV_GUEST_LOAD_MIN,
+ * overlapping segments and an entry outside the loaded code. err gets a one-line reason. */
+int hv_elf_load(struct hv_mem *m, const void *buf, size_t len, struct hv_elf_image *img,
+		char *err, size_t errlen);
+
+#endif
+
+/* ======================= the VM ======================= */
+#define HV_MAX_VCPUS 64
+
+/* Exit statuses of a VM run that did not end by guest power-off (which gives 0-255). */
+#define HV_EXIT_OK          0
+#define HV_EXIT_FAILURE     1 /* could not start: bad arguments, files, no KVM, ... */
+#define HV_EXIT_GUEST_CRASH 3 /* triple fault, KVM internal error, failed VM entry */
+
+struct hv_vm_config {
+	uint64_t mem_size;       /* bytes */
+	unsigned vcpus;          /* 1..HV_MAX_VCPUS */
+	const char *kvm_device;  /* default "/dev/kvm" */
+	const char *engine;      /* "kvm" (the only engine so far) */
+	const char *cmdline;     /* guest command line, may be NULL */
+	const void *image;       /* guest ELF image */
+	size_t image_len;
+	const char *guest_name;  /* for status: "demo" or the file name */
+	int serial_out_fd;       /* UART output; -1 discards it */
+	int serial_in_fd;        /* UART input; -1 for none */
+	const char *control_path; /* control socket path, NULL for none */
+};
+
+struct hv_vm;
+
+/* Builds the VM: memory, KVM, devices, vCPUs, guest image, control socket. On failure returns
+ * -errno with a one-line reason in err, and nothing is left behind. */
+int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, size_t errlen);
+/* Runs the VM until the guest powers off, a `quit` arrives, SIGINT/SIGTERM, or a guest crash.
+ * Returns the exit status (see HV_EXIT_*; guest power-off gives its own code). */
+int hv_vm_run(struct hv_vm *vm);
+/* Asks the VM to stop with the given exit status; safe from any thread. The first request
+ * wins. reason (may be NULL) is logged once: as an error when failure is true (a crash or a
+ * VMM fault), else as information (guest power-off, quit, signal). */
+void hv_vm_request_stop(struct hv_vm *vm, int status, bool failure, const char *reason);
+void hv_vm_destroy(struct hv_vm *vm);
+
+/* ======================= control socket =======================
+ * Newline-delimited JSON requests {"cmd": NAME, "args": [...]} and one reply line each,
+ * {"ok": true, "result": ...} or {"ok": false, "error": "..."} (docs/PROTOCOL.md). Devices
+ * add their own commands with hv_control_register. */
+struct hd_json;
+struct hd_buf;
+
+/* Appends a JSON value to result and returns 0, or returns -1 with a message in error. */
+typedef int (*hv_control_fn)(struct hv_vm *vm, void *opaque, const struct hd_json *args,
+			     struct hd_buf *result, struct hd_buf *error);
+
+int hv_control_register(struct hv_vm *vm, const char *name, const char *usage,
+			hv_control_fn fn, void *opaque);

@@ -1,0 +1,383 @@
+/* kvm.c: the KVM execution engine: VM and vCPU file descriptors, CPUID, the long-mode entry
+ * state, and the run loop that turns exits into bus accesses. Not the device models. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hv-internal.h"
+
+#define TAG "kvm"
+
+#define KVM_TSS_GPA     0xfffbd000ull /* 3 pages below 4 GiB, inside the MMIO hole */
+#define KVM_CPUID_MAX   256
+#define KICK_SIGNAL     SIGUSR1
+
+#define CR0_PE 0x1ull
+#define CR0_MP 0x2ull
+#define CR0_ET 0x10ull
+#define CR0_NE 0x20ull
+#define CR0_WP 0x10000ull
+#define CR0_PG 0x80000000ull
+#define CR4_PAE        0x20ull
+#define CR4_OSFXSR     0x200ull
+#define CR4_OSXMMEXCPT 0x400ull
+#define EFER_LME 0x100ull
+#define EFER_LMA 0x400ull
+
+static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there so KVM_RUN returns -EINTR */
+}
+
+int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
+{
+	const char *dev = vm->cfg.kvm_device ? vm->cfg.kvm_device : "/dev/kvm";
+
+	vm->kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = -errno;
+		if (e == -ENOENT)
+			return fail(err, errlen, e,
+				    "%s does not exist: this host has no KVM (enable virtualization "
+				    "and load kvm_intel or kvm_amd); the software engine is not "
+				    "available yet",
+				    dev);
+		if (e == -EACCES || e == -EPERM)
+			return fail(err, errlen, e,
+				    "cannot open %s: permission denied (add the user to the 'kvm' "
+				    "group)",
+				    dev);
+		return fail(err, errlen, e, "cannot open %s: %s", dev, strerror(-e));
+	}
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION)
+		return fail(err, errlen, -ENODEV, "%s is not a usable KVM device (API version %d)",
+			    dev, api);
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = {
+		{KVM_CAP_IRQCHIP, "in-kernel irqchip"},
+		{KVM_CAP_PIT2, "in-kernel PIT"},
+		{KVM_CAP_IMMEDIATE_EXIT, "immediate_exit"},
+		{KVM_CAP_USER_MEMORY, "user memory"},
+		{KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID"},
+	};
+	for (size_t i = 0; i < HD_ARRAY_SIZE(needed); i++)
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
+			return fail(err, errlen, -ENOTSUP, "KVM on this host lacks %s",
+				    needed[i].name);
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return fail(err, errlen, -errno, "KVM_CREATE_VM failed: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
+		return fail(err, errlen, -errno, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return fail(err, errlen, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return fail(err, errlen, -errno, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
+
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct hv_mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return fail(err, errlen, -errno, "cannot give %llu MiB of RAM to KVM: %s",
+				    (unsigned long long)(r->size >> 20), strerror(errno));
+	}
+
+	vm->cpuid = hd_xzalloc(sizeof(*vm->cpuid) + KVM_CPUID_MAX * sizeof(vm->cpuid->entries[0]));
+	vm->cpuid->nent = KVM_CPUID_MAX;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
+		return fail(err, errlen, -errno, "KVM_GET_SUPPORTED_CPUID failed: %s",
+			    strerror(errno));
+
+	struct sigaction sa = {.sa_handler = kick_handler};
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	return 0;
+}
+
+void hv_kvm_close(struct hv_vm *vm)
+{
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+}
+
+void hv_kvm_set_irq(void *opaque, unsigned gsi, int level)
+{
+	struct hv_vm *vm = opaque;
+	struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		hd_warn(TAG, "KVM_IRQ_LINE %u failed: %s", gsi, strerror(errno));
+}
+
+/* Per-vCPU CPUID: the host's supported set, with this vCPU's APIC ID and the hypervisor bit.
+ * KVM only reports what it can run, so nothing further needs masking for our guest. */
+static int vcpu_set_cpuid(struct hv_vcpu *vcpu)
+{
+	struct hv_vm *vm = vcpu->vm;
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = hd_xmalloc(size);
+	memcpy(c, vm->cpuid, size);
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x00ffffff) | (vcpu->index << 24);
+			e->ecx |= 1u << 31; /* running under a hypervisor */
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = vcpu->index; /* x2APIC ID */
+			break;
+		}
+	}
+	int r = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
+	free(c);
+	return r < 0 ? -errno : 0;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
+{
+	*s = (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = code64 ? 0 : 1,
+		.s = 1,
+		.l = code64 ? 1 : 0,
+		.g = 1,
+	};
+}
+
+/* The long-mode entry state of hv-guest-abi.h. */
+static int vcpu_set_entry_state(struct hv_vcpu *vcpu)
+{
+	struct kvm_sregs sr;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0)
+		return -errno;
+	seg(&sr.cs, HV_GDT_CODE64, 0xb, true);
+	seg(&sr.ds, HV_GDT_DATA, 0x3, false);
+	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
+	sr.tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1}; /* busy TSS */
+	sr.ldt = (struct kvm_segment){.type = 0x2, .unusable = 1};
+	sr.gdt.base = HV_BOOT_GDT_GPA;
+	sr.gdt.limit = 3 * 8 - 1;
+	sr.idt.base = 0;
+	sr.idt.limit = 0;
+	sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sr.cr3 = HV_BOOT_PML4_GPA;
+	sr.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	sr.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sr) < 0)
+		return -errno;
+
+	struct kvm_regs regs = {
+		.rip = vcpu->vm->image.entry,
+		.rdi = vcpu->index,
+		.rsi = HV_BOOT_INFO_GPA,
+		.rflags = 0x2,
+	};
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+
+	/* With an in-kernel LAPIC, application processors wait for INIT/SIPI; ours start at
+	 * the entry point directly. */
+	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return -errno;
+	return 0;
+}
+
+int hv_kvm_vcpu_create(struct hv_vm *vm, struct hv_vcpu *vcpu, char *err, size_t errlen)
+{
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->index);
+	if (vcpu->fd < 0)
+		return fail(err, errlen, -errno, "cannot create vCPU %u: %s", vcpu->index,
+			    strerror(errno));
+	int sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		return fail(err, errlen, -EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
+	vcpu->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		return fail(err, errlen, -errno, "cannot map vCPU %u: %s", vcpu->index,
+			    strerror(errno));
+	}
+	vcpu->run_size = (size_t)sz;
+	int r = vcpu_set_cpuid(vcpu);
+	if (r < 0)
+		return fail(err, errlen, r, "KVM_SET_CPUID2 failed for vCPU %u: %s", vcpu->index,
+			    strerror(-r));
+	if (vcpu->index == 0) {
+		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
+	}
+	return 0;
+}
+
+void hv_kvm_vcpu_destroy(struct hv_vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+void hv_kvm_vcpu_kick(struct hv_vcpu *vcpu)
+{
+	if (!vcpu->run || !vcpu->thread_started)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, KICK_SIGNAL);
+}
+
+static void handle_io(struct hv_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* A string instruction (rep outsb/insb) arrives as count accesses in one exit. */
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		uint8_t *d = data + (size_t)i * run->io.size;
+		int r = hv_bus_dispatch(&vcpu->vm->pio, run->io.port, d, run->io.size, is_write);
+		if (r == -ENOENT)
+			hd_debug(TAG, "vCPU %u: %s of unmapped port 0x%x", vcpu->index,
+				 is_write ? "write" : "read", run->io.port);
+	}
+}
+
+static void handle_mmio(struct hv_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r = hv_bus_dispatch(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+				run->mmio.len, run->mmio.is_write);
+	if (r < 0)
+		hd_debug(TAG, "vCPU %u: %s of unmapped MMIO 0x%llx", vcpu->index,
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
+}
+
+static void report_crash(struct hv_vcpu *vcpu, const char *what)
+{
+	struct kvm_regs regs;
+	char msg[256];
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
+		snprintf(msg, sizeof(msg), "guest crashed: %s on vCPU %u at rip=0x%llx", what,
+			 vcpu->index, (unsigned long long)regs.rip);
+	else
+		snprintf(msg, sizeof(msg), "guest crashed: %s on vCPU %u", what, vcpu->index);
+	hv_vm_request_stop(vcpu->vm, HV_EXIT_GUEST_CRASH, true, msg);
+}
+
+void *hv_kvm_vcpu_thread(void *arg)
+{
+	struct hv_vcpu *vcpu = arg;
+	struct kvm_run *run = vcpu->run;
+	char what[128];
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	if (vcpu_set_entry_state(vcpu) < 0) {
+		snprintf(what, sizeof(what), "cannot set the entry state of vCPU %u: %s",
+			 vcpu->index, strerror(errno));
+		hv_vm_request_stop(vcpu->vm, HV_EXIT_FAILURE, true, what);
+	}
+
+	while (hv_vm_vcpu_checkpoint(vcpu)) {
+		int r = ioctl(vcpu->fd, KVM_RUN, 0);
+		atomic_fetch_add(&vcpu->stats.exits, 1);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				atomic_fetch_add(&vcpu->stats.intr_exits, 1);
+				continue;
+			}
+			snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+			report_crash(vcpu, what);
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			atomic_fetch_add(&vcpu->stats.io_exits, 1);
+			handle_io(vcpu);
+			break;
+		case KVM_EXIT_MMIO:
+			atomic_fetch_add(&vcpu->stats.mmio_exits, 1);
+			handle_mmio(vcpu);
+			break;
+		case KVM_EXIT_HLT:
+			/* Only without an in-kernel LAPIC; ours halts in the kernel. */
+			atomic_fetch_add(&vcpu->stats.hlt_exits, 1);
+			break;
+		case KVM_EXIT_INTR:
+			atomic_fetch_add(&vcpu->stats.intr_exits, 1);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			report_crash(vcpu, "triple fault (shutdown)");
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			report_crash(vcpu, what);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
+				 run->internal.suberror);
+			report_crash(vcpu, what);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			report_crash(vcpu, "system event");
+			break;
+		default:
+			snprintf(what, sizeof(what), "unhandled KVM exit %u", run->exit_reason);
+			report_crash(vcpu, what);
+			break;
+		}
+	}
+	return NULL;
+}
