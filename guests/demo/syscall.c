@@ -1,0 +1,101 @@
+/* syscall.c: the demo kernel's system calls and its serial and power-off primitives. Not a
+ * driver framework: the UART is only ever written, by whoever holds the single CPU path. */
+#include "kernel.h"
+
+/* Enable and clear the FIFOs: a 16550A holds one byte, not 16, until FCR bit 0 is set. */
+void serial_init(void)
+{
+	outb(UART_FCR, 0x07);
+}
+
+/*
+ * Each port access is a VM exit, so poll LSR once per 16 bytes and send them with a single
+ * REP OUTSB, which KVM turns into one exit. THRE means the whole FIFO is empty. The poll is
+ * bounded so a wedged UART costs output, not the guest.
+ */
+void serial_write(const char *p, size_t n)
+{
+	while (n) {
+		size_t chunk = n < UART_FIFO ? n : UART_FIFO;
+
+		for (uint32_t spins = 1u << 16; !(inb(UART_LSR) & UART_LSR_THRE) && spins; spins--)
+			cpu_relax();
+		n -= chunk;
+		asm volatile("rep outsb" : "+S"(p), "+c"(chunk) : "d"(UART_THR) : "memory");
+	}
+}
+
+void halt_forever(void)
+{
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+void power_off(unsigned code)
+{
+	asm volatile("outb %%al, %%dx" : : "a"(code), "d"(HV_PORT_POWEROFF));
+	/* The VMM stops this vCPU at the OUT; halting covers one that does not. */
+	halt_forever();
+}
+
+/* Whole of [p, p+n) inside the program's region (linker.ld), without overflowing. */
+static int user_range_ok(uint64_t p, uint64_t n)
+{
+	uint64_t lo = (uint64_t)__user_start, hi = (uint64_t)__user_end;
+
+	return p >= lo && p <= hi && n <= hi - p;
+}
+
+/* String moves, not loops: emulated, one REP instruction beats a loop of them, and the
+ * compiler cannot turn it into a memcpy call that would land in the program's memcpy. */
+static void copy(void *dst, const void *src, size_t n)
+{
+	size_t q = n / 8, r = n % 8;
+
+	asm volatile("rep movsq\n\t"
+		     "mov %[r], %%rcx\n\t"
+		     "rep movsb"
+		     : "+D"(dst), "+S"(src), "+c"(q)
+		     : [r] "r"(r)
+		     : "memory");
+}
+
+static long sys_write(uint64_t buf, uint64_t len)
+{
+	if (!user_range_ok(buf, len))
+		return -DEMO_EFAULT;
+	serial_write((const char *)buf, len);
+	return (long)len;
+}
+
+static long sys_bootinfo(uint64_t dst)
+{
+	struct demo_bootinfo *d = (struct demo_bootinfo *)dst;
+
+	if (!user_range_ok(dst, sizeof(*d)))
+		return -DEMO_EFAULT;
+	copy(&d->hv, boot_info, sizeof(d->hv));
+	d->cpus_online = 1 + ap_online;
+	d->cmdline_len = boot_cmdline_len;
+	if (boot_cmdline)
+		copy(d->cmdline, boot_cmdline, boot_cmdline_len);
+	d->cmdline[boot_cmdline_len] = '\0';
+	return 0;
+}
+
+long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
+{
+	(void)a2;
+	switch (nr) {
+	case SYS_WRITE:
+		return sys_write(a0, a1);
+	case SYS_EXIT:
+		power_off((unsigned)a0);
+	case SYS_BOOTINFO:
+		return sys_bootinfo(a0);
+	case SYS_IDLE:
+		halt_forever();
+	default:
+		return -DEMO_ENOSYS;
+	}
+}
