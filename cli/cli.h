@@ -1,0 +1,66 @@
+/* cli.h: what the subcommands of the hyperdesk binary share: their entry points, the VM
+ * options common to `vmm` and `run`, and the built-in guest image. Not a library interface. */
+#ifndef HD_CLI_H
+#define HD_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "hv.h"
+
+/* Exit statuses of the command line itself (the VM's own are HV_EXIT_* in hv.h). */
+#define CLI_EXIT_USAGE 2
+
+extern const unsigned char hd_demo_guest_elf[];
+extern const size_t hd_demo_guest_elf_len;
+
+int cmd_vmm(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
+
+/* Options that describe one VM, shared by `vmm` and `run`. */
+struct vm_options {
+	const char *guest;   /* "demo" or a path */
+	unsigned long memory_mib;
+	unsigned long cpus;
+	const char *serial;  /* "stdio", "none" or a file */
+	const char *cmdline;
+	const char *control;
+	const char *engine;
+	const char *kvm_device;
+	int verbose;
+};
+
+/* getopt_long table entries and the usage text for them. */
+#define VM_OPTIONS_SHORT "g:m:c:s:C:e:vqh"
+extern const char vm_options_usage[];
+
+void vm_options_defaults(struct vm_options *o);
+/* Handles one option parsed by getopt_long; returns 0, 1 if the option is not a VM option,
+ * or -1 after printing an error. */
+int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char *arg);
+/* Parses a subcommand's whole argument list into o. Returns -1 to go on, or the exit status
+ * to return at once (0 after --help, CLI_EXIT_USAGE after an error). */
+int vm_options_getopt(struct vm_options *o, const char *cmd, int argc, char **argv,
+		      void (*usage)(FILE *f));
+/* Builds and runs the VM described by o; returns the process exit status. */
+int vm_options_run(const struct vm_options *o, const char *cmd);
+
+/* Long options: VM options use these values (>= 256 for long-only ones). */
+enum {
+	OPT_KVM_DEVICE = 256,
+	OPT_HELP_LONG,
+};
+
+#define VM_LONG_OPTIONS                                                                  \
+	{"guest", required_argument, NULL, 'g'}, {"memory", required_argument, NULL, 'm'},  \
+		{"cpus", required_argument, NULL, 'c'},                                       \
+		{"serial", required_argument, NULL, 's'},                                     \
+		{"guest-cmdline", required_argument, NULL, 'C'},                              \
+		{"control", required_argument, NULL, 'S'},                                    \
+		{"engine", required_argument, NULL, 'e'},                                     \
+		{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},                      \
+		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
+		{"help", no_argument, NULL, 'h'}
+
+#endif

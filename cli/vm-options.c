@@ -1,0 +1,255 @@
+/* vm-options.c: the options that describe one VM (guest, memory, vCPUs, serial, control
+ * socket, engine), their validation, and building and running the VM from them. Not the
+ * argument loop of any subcommand. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hd-common.h"
+
+#define DEFAULT_MEMORY_MIB 256
+#define MIN_MEMORY_MIB     2
+#define MAX_MEMORY_MIB     (1024ul * 1024) /* 1 TiB */
+#define MAX_GUEST_FILE     (256ul << 20)
+
+const char vm_options_usage[] =
+	"VM options:\n"
+	"  -g, --guest demo|PATH     guest to boot: the built-in demo guest (default) or an\n"
+	"                            ELF64 x86-64 file built to the same boot interface\n"
+	"  -m, --memory MiB          guest RAM in MiB (default 256, at least 2)\n"
+	"  -c, --cpus N              vCPUs (default 1, at most 64)\n"
+	"  -s, --serial stdio|none|FILE\n"
+	"                            where the guest's serial console goes (default stdio;\n"
+	"                            with stdio and a terminal, typed input reaches the guest)\n"
+	"  -C, --guest-cmdline STR   command line passed to the guest (demo guest: exit=N\n"
+	"                            powers off with status N)\n"
+	"      --control PATH        listen for JSON commands on this unix socket\n"
+	"                            (see 'hyperdesk ctl' and docs/PROTOCOL.md)\n"
+	"  -e, --engine kvm          execution engine (only 'kvm' in this version)\n"
+	"      --kvm-device PATH     KVM device (default /dev/kvm)\n"
+	"  -v, --verbose             log more (repeat for debug output)\n"
+	"  -q, --quiet               log errors only\n";
+
+void vm_options_defaults(struct vm_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->guest = "demo";
+	o->memory_mib = DEFAULT_MEMORY_MIB;
+	o->cpus = 1;
+	o->serial = "stdio";
+	o->cmdline = "";
+	o->engine = "kvm";
+	o->kvm_device = "/dev/kvm";
+	o->verbose = 0;
+}
+
+static int parse_ulong(const char *cmd, const char *opt, const char *arg, unsigned long lo,
+		       unsigned long hi, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "hyperdesk %s: %s: '%s' is not a number from %lu to %lu\n", cmd,
+			opt, arg, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'g':
+		o->guest = arg;
+		return 0;
+	case 'm':
+		if (parse_ulong(cmd, "--memory", arg, 0, MAX_MEMORY_MIB, &o->memory_mib) < 0)
+			return -1;
+		if (o->memory_mib < MIN_MEMORY_MIB) {
+			fprintf(stderr, "hyperdesk %s: --memory: %lu MiB is too little; the VM needs "
+					"at least %d MiB\n",
+				cmd, o->memory_mib, MIN_MEMORY_MIB);
+			return -1;
+		}
+		return 0;
+	case 'c':
+		return parse_ulong(cmd, "--cpus", arg, 1, HV_MAX_VCPUS, &o->cpus);
+	case 's':
+		o->serial = arg;
+		return 0;
+	case 'C':
+		if (strlen(arg) >= HV_BOOT_CMDLINE_MAX) {
+			fprintf(stderr, "hyperdesk %s: --guest-cmdline is %zu bytes; at most %u\n",
+				cmd, strlen(arg), HV_BOOT_CMDLINE_MAX - 1);
+			return -1;
+		}
+		o->cmdline = arg;
+		return 0;
+	case 'S':
+		o->control = arg;
+		return 0;
+	case 'e':
+		if (strcmp(arg, "kvm") != 0) {
+			fprintf(stderr,
+				"hyperdesk %s: --engine: '%s' is not available; this version has "
+				"only 'kvm'\n",
+				cmd, arg);
+			return -1;
+		}
+		o->engine = arg;
+		return 0;
+	case OPT_KVM_DEVICE:
+		o->kvm_device = arg;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'q':
+		o->verbose = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Reads a guest file whole, refusing what cannot be a guest before reading it. */
+static void *read_guest(const char *cmd, const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "hyperdesk %s: cannot open guest '%s': %s\n", cmd, path,
+			strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "hyperdesk %s: guest '%s' is not a regular file\n", cmd, path);
+		close(fd);
+		return NULL;
+	}
+	if ((unsigned long)st.st_size > MAX_GUEST_FILE) {
+		fprintf(stderr, "hyperdesk %s: guest '%s' is larger than %lu MiB\n", cmd, path,
+			MAX_GUEST_FILE >> 20);
+		close(fd);
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size;
+	uint8_t *buf = hd_xmalloc(size);
+	size_t off = 0;
+	while (off < size) {
+		ssize_t n = read(fd, buf + off, size - off);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			fprintf(stderr, "hyperdesk %s: cannot read guest '%s': %s\n", cmd, path,
+				n < 0 ? strerror(errno) : "file shrank while reading");
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	*len = size;
+	return buf;
+}
+
+int vm_options_run(const struct vm_options *o, const char *cmd)
+{
+	struct hv_vm_config cfg = {
+		.mem_size = (uint64_t)o->memory_mib << 20,
+		.vcpus = (unsigned)o->cpus,
+		.kvm_device = o->kvm_device,
+		.engine = o->engine,
+		.cmdline = o->cmdline,
+		.control_path = o->control,
+		.serial_out_fd = -1,
+		.serial_in_fd = -1,
+	};
+	void *file = NULL;
+	int status = HV_EXIT_FAILURE;
+
+	hd_log_set_level(o->verbose < 0    ? HD_LOG_ERROR
+			 : o->verbose == 0 ? HD_LOG_WARN
+			 : o->verbose == 1 ? HD_LOG_INFO
+					   : HD_LOG_DEBUG);
+
+	if (!strcmp(o->guest, "demo")) {
+		cfg.image = hd_demo_guest_elf;
+		cfg.image_len = hd_demo_guest_elf_len;
+		cfg.guest_name = "demo";
+	} else {
+		file = read_guest(cmd, o->guest, &cfg.image_len);
+		if (!file)
+			return HV_EXIT_FAILURE;
+		cfg.image = file;
+		const char *slash = strrchr(o->guest, '/');
+		cfg.guest_name = slash ? slash + 1 : o->guest;
+	}
+
+	int serial_file = -1;
+	if (!strcmp(o->serial, "stdio")) {
+		cfg.serial_out_fd = STDOUT_FILENO;
+		if (isatty(STDIN_FILENO))
+			cfg.serial_in_fd = STDIN_FILENO;
+	} else if (strcmp(o->serial, "none") != 0) {
+		serial_file = open(o->serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (serial_file < 0) {
+			fprintf(stderr, "hyperdesk %s: cannot open serial output '%s': %s\n", cmd,
+				o->serial, strerror(errno));
+			goto out;
+		}
+		cfg.serial_out_fd = serial_file;
+	}
+
+	struct hv_vm *vm;
+	char err[512] = "";
+	if (hv_vm_create(&cfg, &vm, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		goto out;
+	}
+	hd_info("vmm", "%s guest, %lu vCPU(s), %lu MiB RAM, engine %s", cfg.guest_name, o->cpus,
+		o->memory_mib, o->engine);
+	status = hv_vm_run(vm);
+	hv_vm_destroy(vm);
+out:
+	if (serial_file >= 0)
+		close(serial_file);
+	free(file);
+	return status;
+}
+
+int vm_options_getopt(struct vm_options *o, const char *cmd, int argc, char **argv,
+		      void (*usage)(FILE *f))
+{
+	static const struct option longopts[] = {VM_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, VM_OPTIONS_SHORT, longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		int r = vm_options_parse(o, cmd, opt, optarg);
+		if (r < 0)
+			return CLI_EXIT_USAGE;
+		if (r > 0) {
+			fprintf(stderr, "try 'hyperdesk %s --help'\n", cmd);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hyperdesk %s: unexpected argument '%s'; try 'hyperdesk %s --help'\n",
+			cmd, argv[optind], cmd);
+		return CLI_EXIT_USAGE;
+	}
+	return -1;
+}
