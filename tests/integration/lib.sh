@@ -1,0 +1,71 @@
+# lib.sh: helpers for the integration tests: checks that count and report, bounded runs of
+# the hyperdesk binary, temporary files cleaned on exit. Sourced; not a test itself.
+set -u
+
+HD=${1:?usage: $0 PATH-TO-hyperdesk [TEST-GUEST-DIR]}
+GUESTS=${2:-}
+TMP=$(mktemp -d)
+PIDS=""
+passed=0
+failed=0
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# need_kvm: skip the whole test (exit 77) where the host has no usable KVM.
+need_kvm() {
+	if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm -a -w /dev/kvm ]; then
+		echo "SKIP: no usable /dev/kvm on this host"
+		exit 77
+	fi
+}
+
+# hd ARGS...: runs hyperdesk bounded to 60 s; sets rc, out (stdout) and err (stderr).
+hd() {
+	timeout -k 5 60 "$HD" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	out=$(cat "$TMP/out")
+	err=$(cat "$TMP/err")
+}
+
+# expect_rc NAME WANT: checks the last hd's exit status.
+expect_rc() {
+	if [ "$rc" -eq "$2" ]; then ok "$1 (exit $rc)"; else not_ok "$1: exit $rc, want $2" "stdout: $out" "stderr: $err"; fi
+}
+
+# expect_in NAME TEXT HAYSTACK
+expect_in() {
+	case "$3" in
+	*"$2"*) ok "$1" ;;
+	*) not_ok "$1: '$2' not found" "in: $3" ;;
+	esac
+}
+
+# expect_one_line_error NAME PATTERN: stderr is exactly one line and contains PATTERN.
+expect_one_line_error() {
+	local lines
+	lines=$(printf '%s' "$err" | grep -c '')
+	if [ "$lines" -eq 1 ] && printf '%s' "$err" | grep -q -- "$2"; then
+		ok "$1: $err"
+	else
+		not_ok "$1: want one stderr line matching '$2'" "stderr ($lines lines): $err"
+	fi
+}
+
+# wait_for_file PATH: up to 10 s.
+wait_for_file() {
+	for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
