@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv-internal.h"
 
@@ -62,6 +63,18 @@ int hv_boot_setup(struct hv_vm *vm, char *err, size_t errlen)
 		.image_end = vm->image.end,
 		.tsc_khz = vm->tsc_khz,
 	};
+	/* The guest's TSC is offset from the host's, so read it the way the guest will. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	bi.wallclock_tsc = vm->nr_vcpus ? hv_kvm_guest_tsc(&vm->vcpus[0]) : 0;
+	bi.wallclock_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	bi.device_count = vm->nr_virtio;
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		bi.devices[i].virtio_id = vm->virtio[i]->ops->device_id;
+		bi.devices[i].irq = vm->virtio[i]->gsi;
+		bi.devices[i].base = HV_MMIO_BASE + i * HV_MMIO_SLOT;
+		bi.devices[i].size = HV_MMIO_SLOT;
+	}
 	for (unsigned i = 0; i < m->nr_regions && i < HV_BOOT_MAX_RAM; i++) {
 		bi.ram[i].gpa = m->regions[i].gpa;
 		bi.ram[i].size = m->regions[i].size;

@@ -75,6 +75,8 @@ struct hv_boot_info {
 	uint64_t image_start; /* guest-physical extent of the loaded ELF image */
 	uint64_t image_end;
 	uint64_t tsc_khz; /* guest TSC frequency, 0 if unknown */
+	uint64_t wallclock_ns; /* host UTC time (ns since 1970) when the vCPUs started */
+	uint64_t wallclock_tsc; /* a guest TSC reading taken at that instant, 0 if unknown */
 };
 
 #endif

@@ -130,6 +130,9 @@ struct hv_vm {
 	uint64_t start_ns;
 
 	struct hv_control control;
+
+	unsigned nr_virtio;
+	struct hv_virtio_mmio *virtio[HV_BOOT_MAX_DEV];
 };
 
 /* KVM engine (kvm.c). */
@@ -140,6 +143,8 @@ void hv_kvm_close(struct hv_vm *vm);
 void hv_kvm_set_irq(void *vm, unsigned gsi, int level);
 /* Runs the vCPU until the VM stops; the body of a vCPU thread. */
 void *hv_kvm_vcpu_thread(void *vcpu);
+/* The guest's TSC now, as the guest would read it; 0 if unknown. */
+uint64_t hv_kvm_guest_tsc(struct hv_vcpu *vcpu);
 /* Makes the vCPU leave KVM_RUN soon (immediate_exit + signal). */
 void hv_kvm_vcpu_kick(struct hv_vcpu *vcpu);
 

@@ -259,6 +259,13 @@ struct hv_vm;
 /* Builds the VM: memory, KVM, devices, vCPUs, guest image, control socket. On failure returns
  * -errno with a one-line reason in err, and nothing is left behind. */
 int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, size_t errlen);
+/* Adds a virtio-mmio device in the next free slot (window HV_MMIO_BASE + n * HV_MMIO_SLOT,
+ * GSI HV_MMIO_IRQ_BASE + n) and lists it in the guest's boot info. Call between create and
+ * run. The transport is owned by the VM; *out lets the device raise interrupts. */
+int hv_vm_add_virtio(struct hv_vm *vm, const struct hv_virtio_dev_ops *ops, void *opaque,
+		     struct hv_virtio_mmio **out);
+/* Guest RAM of the VM, for devices. */
+struct hv_mem *hv_vm_mem(struct hv_vm *vm);
 /* Runs the VM until the guest powers off, a `quit` arrives, SIGINT/SIGTERM, or a guest crash.
  * Returns the exit status (see HV_EXIT_*; guest power-off gives its own code). */
 int hv_vm_run(struct hv_vm *vm);

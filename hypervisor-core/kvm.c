@@ -264,6 +264,17 @@ void hv_kvm_vcpu_destroy(struct hv_vcpu *vcpu)
 	vcpu->fd = -1;
 }
 
+uint64_t hv_kvm_guest_tsc(struct hv_vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TIME_STAMP_COUNTER */};
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
+		return 0;
+	return m.e.data;
+}
+
 void hv_kvm_vcpu_kick(struct hv_vcpu *vcpu)
 {
 	if (!vcpu->run || !vcpu->thread_started)

@@ -33,8 +33,38 @@ static void poweroff_io(void *opaque, uint64_t offset, void *data, uint32_t len,
 	hv_vm_request_stop(vm, code, false, msg);
 }
 
+int hv_vm_add_virtio(struct hv_vm *vm, const struct hv_virtio_dev_ops *ops, void *opaque,
+		     struct hv_virtio_mmio **out)
+{
+	if (vm->state != HV_VM_CREATED)
+		return -EBUSY;
+	if (vm->nr_virtio == HV_BOOT_MAX_DEV)
+		return -ENOSPC;
+	unsigned n = vm->nr_virtio;
+	struct hv_virtio_mmio *t = hd_xzalloc(sizeof(*t));
+	int r = hv_virtio_mmio_init(t, ops, opaque, &vm->mem, hv_kvm_set_irq, vm,
+				    HV_MMIO_IRQ_BASE + n);
+	if (r == 0)
+		r = hv_bus_register(&vm->mmio, HV_MMIO_BASE + n * HV_MMIO_SLOT, HV_MMIO_SLOT,
+				    hv_virtio_mmio_access, t, "virtio-mmio");
+	if (r < 0) {
+		free(t);
+		return r;
+	}
+	vm->virtio[vm->nr_virtio++] = t;
+	*out = t;
+	return 0;
+}
+
+struct hv_mem *hv_vm_mem(struct hv_vm *vm)
+{
+	return &vm->mem;
+}
+
 static void vm_free(struct hv_vm *vm)
 {
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		free(vm->virtio[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		hv_kvm_vcpu_destroy(&vm->vcpus[i]);
 	hv_control_close(vm);
@@ -117,6 +147,8 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 		if (r < 0)
 			goto fail;
 	}
+	/* Fail early on a command line that cannot fit; the boot info itself is written at run
+	 * time, once every device has been added. */
 	r = hv_boot_setup(vm, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -272,6 +304,11 @@ int hv_vm_run(struct hv_vm *vm)
 	if (vm->cfg.serial_in_fd >= 0)
 		epoll_add(vm, vm->cfg.serial_in_fd, EV_SERIAL_IN);
 
+	char err[256];
+	if (hv_boot_setup(vm, err, sizeof(err)) < 0) {
+		hd_err(TAG, "%s", err);
+		return HV_EXIT_FAILURE;
+	}
 	vm->start_ns = hd_now_ns();
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == HV_VM_CREATED)
