@@ -1,5 +1,6 @@
 /* main.c: the hyperdesk binary's entry point: dispatches to a subcommand (run, vmm, ctl),
  * prints --help and --version. Not where any subcommand's own options live. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
+	/* A console reader that goes away (hyperdesk vmm | head) must not kill the VM. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
