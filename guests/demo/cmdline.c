@@ -54,10 +54,82 @@ static int opt_fault(struct demo_opts *o, const char *key, const char *val, size
 	return 0;
 }
 
-/* New workloads (workload=compute, ...) add a field to struct demo_opts and a row here. */
+static int opt_frames(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	if (parse_uint(val, len, 1000000000, &o->frames) < 0)
+		return bad_value(key, val, len);
+	return 0;
+}
+
+static int opt_sleep(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	if (parse_uint(val, len, 60000, &o->sleep_ms) < 0)
+		return bad_value(key, val, len);
+	o->sleep_set = 1;
+	return 0;
+}
+
+/* Matches one of names[] (NULL-terminated); returns its index or -1. */
+static int parse_word_choice(const char *val, size_t len, const char *const *names)
+{
+	for (int i = 0; val && names[i]; i++)
+		if (strlen(names[i]) == len && !memcmp(names[i], val, len))
+			return i;
+	return -1;
+}
+
+static int opt_workload(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	static const char *const names[] = {"static", "typing", "scroll", "video", NULL};
+	int i = parse_word_choice(val, len, names);
+
+	if (i < 0)
+		return bad_value(key, val, len);
+	o->workload = (unsigned)i;
+	return 0;
+}
+
+static int opt_gfxtest(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	unsigned v;
+
+	if (parse_uint(val, len, 1, &v) < 0)
+		return bad_value(key, val, len);
+	o->gfxtest = (int)v;
+	return 0;
+}
+
+static int opt_blob(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	unsigned v;
+
+	if (parse_uint(val, len, 1, &v) < 0)
+		return bad_value(key, val, len);
+	o->no_blob = !v;
+	return 0;
+}
+
+static int opt_cursor(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	static const char *const names[] = {"sw", "hw", NULL};
+	int i = parse_word_choice(val, len, names);
+
+	if (i < 0)
+		return bad_value(key, val, len);
+	o->hw_cursor = i;
+	return 0;
+}
+
+/* New workloads add a field to struct demo_opts and a row here. */
 static const struct option options[] = {
     {"exit", opt_exit},
     {"fault", opt_fault},
+    {"frames", opt_frames},
+    {"sleep", opt_sleep},
+    {"workload", opt_workload},
+    {"blob", opt_blob},
+    {"cursor", opt_cursor},
+    {"gfxtest", opt_gfxtest},
 };
 
 static int is_space(char c)

@@ -3,10 +3,24 @@
 #ifndef DEMO_CMDLINE_H
 #define DEMO_CMDLINE_H
 
+enum demo_workload {
+	WORKLOAD_STATIC, /* draw once, then only the clock (and counters) each second */
+	WORKLOAD_TYPING, /* a few characters a second, each flushed as its own small rectangle */
+	WORKLOAD_SCROLL, /* a text area scrolling smoothly */
+	WORKLOAD_VIDEO,	 /* full-screen motion every frame, as fast as it goes */
+};
+
 struct demo_opts {
 	int exit_set;	    /* exit=N seen: exit with N instead of idling */
 	unsigned exit_code; /* 0..255 */
 	int fault;	    /* test hook (exit 125): 1 = page fault, 2 = invalid opcode */
+	unsigned workload;  /* enum demo_workload */
+	unsigned frames;    /* frames=N: exit 0 after N frames on head 0 (0 = run forever) */
+	unsigned sleep_ms;  /* test hook: sleep on the timer, report, then go on */
+	int sleep_set;
+	int no_blob;	    /* blob=0: 2D resources + transfers even where blobs work */
+	int hw_cursor;	    /* cursor=hw: the device's cursor plane instead of a drawn pointer */
+	int gfxtest;	    /* gfxtest=1: self-test of the graphics calls instead of the desktop */
 };
 
 /* Space-separated key=value words; a later word overrides an earlier one. Unknown keys only

@@ -14,8 +14,8 @@
 #define DEMO_EXIT_FAULT 125
 
 /*
- * System call: "int $0x80" with the number in rax, arguments in rdi, rsi, rdx, result in
- * rax (negative = error). Preserved: rbx, rbp, rsp, r12-r15, rflags and all SSE/x87 state.
+ * System call: "int $0x80" with the number in rax, arguments in rdi, rsi, rdx, r10, r8,
+ * result in rax (negative = error). Preserved: rbx, rbp, rsp, r12-r15, rflags and all SSE/x87 state.
  * Clobbered: rcx, r11, rdi, rsi, rdx, r8-r10, like the SYSCALL convention plus the C
  * caller-saved registers: the kernel does not spend emulated instructions saving registers a
  * C caller does not expect to survive a call.
@@ -26,9 +26,41 @@
 #define SYS_EXIT     1 /* (int code) -> does not return */
 #define SYS_BOOTINFO 2 /* (struct demo_bootinfo *dst) -> 0 */
 #define SYS_IDLE     3 /* () -> does not return */
+#define SYS_TIME_NS  4 /* (clock) -> ns: DEMO_CLOCK_WALL (UTC) or DEMO_CLOCK_MONO (since boot) */
+#define SYS_SLEEP    5 /* (ms) -> 0, on the timer interrupt */
+/* Graphics (gfx-sys.c). Every call but SYS_MEM_STATS needs SYS_GPU_OPEN to have succeeded. */
+#define SYS_GPU_OPEN		6  /* (flags) -> heads, or -ENODEV without a GPU */
+#define SYS_DISPLAY_INFO	7  /* (struct demo_display_info *) -> 0 */
+#define SYS_DISPLAY_WAIT	8  /* (timeout_ms, struct demo_display_info *) -> 1 changed, 0 timeout */
+#define SYS_SURFACE_CREATE	9  /* (width, height, struct demo_surface_info *) -> handle */
+#define SYS_SURFACE_FLUSH	10 /* (handle, x, y, w, h) -> 0 */
+#define SYS_SURFACE_SET_SCANOUT 11 /* (handle or 0 to switch off, head) -> 0 */
+#define SYS_SURFACE_DESTROY	12 /* (handle) -> 0 */
+#define SYS_MEM_STATS		13 /* (struct demo_mem_stats *) -> 0 */
+#define SYS_CURSOR_SET		14 /* (const uint32_t pixels[64*64] or NULL, hot_x | hot_y << 16, head) */
+#define SYS_CURSOR_MOVE		15 /* (head, x, y) -> 0 */
 
-#define DEMO_EFAULT 14 /* a pointer outside the program's region */
-#define DEMO_ENOSYS 38 /* no such system call */
+#define DEMO_EIO       5   /* the device failed or stopped answering */
+#define DEMO_EBADF     9   /* no such surface handle */
+#define DEMO_ENOMEM    12  /* out of guest memory (or device memory) */
+#define DEMO_EFAULT    14  /* a pointer outside the program's region */
+#define DEMO_ENODEV    19  /* no GPU (or SYS_GPU_OPEN not called) */
+#define DEMO_EINVAL    22  /* an argument out of range */
+#define DEMO_ENOSPC    28  /* every surface slot is in use */
+#define DEMO_ENOSYS    38  /* no such system call */
+#define DEMO_ENOTSUP   95  /* the device lacks the feature (cursor queue) */
+#define DEMO_ETIMEDOUT 110 /* the device did not answer in time */
+
+#define DEMO_CLOCK_WALL 0
+#define DEMO_CLOCK_MONO 1
+#define DEMO_SLEEP_MAX_MS 86400000ull /* a day */
+#define DEMO_WAIT_FOREVER (~0ull)      /* SYS_DISPLAY_WAIT timeout: no timeout */
+
+#define DEMO_GPU_NO_BLOB 1u /* SYS_GPU_OPEN flag: use 2D resources even if blobs are offered */
+
+#define DEMO_MAX_HEADS	  16
+#define DEMO_MAX_SURFACES 16
+#define DEMO_SURFACE_MAX_DIM 16384
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -40,6 +72,42 @@ struct demo_bootinfo {
 	uint32_t cpus_online;	/* the BSP plus every AP that checked in before the program ran */
 	uint32_t cmdline_len;	/* bytes in cmdline, without the NUL */
 	char cmdline[HV_BOOT_CMDLINE_MAX]; /* NUL-terminated */
+};
+
+struct demo_head {
+	uint32_t enabled;
+	uint32_t x, y, width, height; /* the mode the host wants for this head */
+	uint32_t mm_width, mm_height; /* physical size from EDID, 0 if unknown */
+	uint32_t surface;	      /* handle on this head, 0 if none */
+};
+
+#define DEMO_GPU_BLOB 1u /* flags: blob resources (the device reads guest memory directly) */
+#define DEMO_GPU_EDID 2u /* flags: EDID negotiated */
+
+struct demo_display_info {
+	uint32_t num_heads;  /* scanouts the device has */
+	uint32_t generation; /* display-change events handled so far */
+	uint32_t flags;	     /* DEMO_GPU_* */
+	uint32_t irq_count;  /* GPU interrupts taken */
+	struct demo_head heads[DEMO_MAX_HEADS];
+};
+
+/* Pixels are 32-bit 0x00RRGGBB (virtio-gpu B8G8R8X8), rows stride bytes apart, at addr in the
+ * program's address space. Their initial contents are undefined (memory is reused unzeroed:
+ * zeroing megabytes at CPL0 costs seconds on the slow host, the program draws them anyway). */
+struct demo_surface_info {
+	uint32_t handle;
+	uint32_t width, height, stride;
+	uint64_t addr;
+	uint64_t size; /* mapped bytes, stride * height rounded up to 2 MiB */
+	uint32_t pieces; /* guest-memory pieces behind it (1 unless RAM is fragmented) */
+	uint32_t resource_id;
+};
+
+struct demo_mem_stats {
+	uint64_t total, used, free, largest_free; /* bytes of the graphics memory pool */
+	uint32_t objects, free_extents;
+	uint64_t allocs, frees, failures;
 };
 #endif
 

@@ -1,5 +1,6 @@
-/* entry.S: the demo kernel's assembly edges: vCPU entry, exception stubs, the system-call
- * entry and the first drop to CPL3. Not an interrupt framework: only the syscall #UD returns. */
+/* entry.S: the demo kernel's assembly edges: vCPU entry, exception and interrupt stubs, the
+ * system-call entry and the first drop to CPL3. Not a framework: exceptions other than the
+ * syscall #UD never return. */
 #include "kernel.h"
 
 	.section .text, "ax", @progbits
@@ -95,8 +96,9 @@ ud_entry:
 /*
  * INT 0x80, the system-call entry (demo-abi.h). The CPU has switched to TSS.RSP0 (IST1 when
  * the call came as #UD) and saved the user frame, and the gate cleared IF; it does not clear
- * DF, which copy() relies on. The 5-word frame left RSP 8 bytes off the alignment a C call
- * expects.
+ * DF, which kcopy() relies on. The 5-word frame left RSP 8 bytes off the alignment a C call
+ * expects. Arguments come in rdi, rsi, rdx, r10, r8 (Linux's order, since rcx is taken by
+ * the number's old slot): r10 moves to rcx and the number to r9, the C ABI's 4th and 6th.
  *
  * Why not SYSCALL: on the development host a SYSCALL from CPL3 reaches LSTAR still at CPL3,
  * and even where it works it would save no measurable time for a program that makes a
@@ -107,17 +109,65 @@ ud_entry:
 int80_entry:
 	cld
 	sub	$8, %rsp
-	mov	%rax, %rcx		/* number becomes the 4th C argument */
+	mov	%rax, %r9		/* number becomes the 6th C argument */
+	mov	%r10, %rcx		/* 4th argument */
 	call	syscall_dispatch
 	add	$8, %rsp
 	iretq
 	.size int80_entry, . - int80_entry
 
 /*
+ * Device and timer interrupts (intr.c). They are only ever enabled while the kernel waits
+ * (sti; hlt) inside a system call, so they arrive at CPL0 on that call's stack, which the
+ * gate keeps (no IST). The C handler may clobber what the C ABI lets it; the rest is saved
+ * here. Frame: 5 CPU words + vector + 9 registers = 15 words, so one more word aligns the
+ * call. The kernel never uses SSE, so there is no vector state to save.
+ */
+.macro IRQ_STUB name, vec
+	.globl \name
+	.type \name, @function
+\name:
+	pushq	$\vec
+	jmp	irq_common
+	.size \name, . - \name
+.endm
+
+	IRQ_STUB irq_stub_timer, VEC_TIMER
+	IRQ_STUB irq_stub_gpu, VEC_GPU
+	IRQ_STUB irq_stub_spurious, VEC_SPURIOUS
+
+irq_common:
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	mov	72(%rsp), %rdi		/* the vector */
+	cld
+	sub	$8, %rsp
+	call	irq_dispatch
+	add	$8, %rsp
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	add	$8, %rsp		/* the vector */
+	iretq
+
+/*
  * enter_user(entry, stack_top): the one drop to CPL3, through the same IRETQ every system
  * call returns with. The program starts with every other register zero so no kernel address
- * leaks to it, and with IF clear: this kernel owns no interrupt controller and takes no
- * interrupts.
+ * leaks to it, and with IF clear: interrupts are taken only while the kernel waits
+ * (intr.c), never while the program runs, so the program is never preempted.
  */
 	.globl enter_user
 	.type enter_user, @function

@@ -43,7 +43,19 @@ static uint64_t gdt[7] __attribute__((aligned(16))) = {
 };
 
 static struct tss tss __attribute__((aligned(16)));
-static uint64_t idt[(DEMO_INT_SYSCALL + 1) * 2] __attribute__((aligned(16)));
+static uint64_t idt[256 * 2] __attribute__((aligned(16)));
+
+/* An interrupt gate (IF cleared on entry) at DPL0 on the current stack: device and timer
+ * interrupts arrive only while the kernel waits with interrupts enabled (intr.c), so they
+ * nest on whatever kernel stack that wait runs on; IST1 would overwrite it. */
+static void idt_irq(unsigned v, char *stub)
+{
+	uint64_t a = (uint64_t)stub;
+
+	idt[2 * v] = (a & 0xffff) | (uint64_t)KSEL_CODE << 16 | 0x8eull << 40 |
+		     ((a >> 16) & 0xffff) << 48;
+	idt[2 * v + 1] = a >> 32;
+}
 
 static void gdt_init(void)
 {
@@ -86,9 +98,9 @@ static void idt_init(void)
 	uint64_t stub = (uint64_t)exc_stubs;
 	struct dtr idtr = {sizeof(idt) - 1, (uint64_t)idt};
 
-	/* Exceptions: interrupt gates on IST1. Vectors 32..0x7f stay not-present, so a stray
-	 * one becomes a #NP that names it in the error code instead of running off into
-	 * nothing. 0x80, the system call, is the one gate the program may use (DPL3). */
+	/* Exceptions: interrupt gates on IST1. Vectors without a handler stay not-present, so
+	 * a stray one becomes a #NP that names it in the error code instead of running off
+	 * into nothing. 0x80, the system call, is the one gate the program may use (DPL3). */
 	for (unsigned v = 0; v < 32; v++, stub += 16) {
 		idt[2 * v] = (stub & 0xffff) | (uint64_t)KSEL_CODE << 16 | 1ull << 32 |
 			     0x8eull << 40 | ((stub >> 16) & 0xffff) << 48;
@@ -98,15 +110,15 @@ static void idt_init(void)
 	idt[2 * DEMO_INT_SYSCALL] = (stub & 0xffff) | (uint64_t)KSEL_CODE << 16 | 0xeeull << 40 |
 				    ((stub >> 16) & 0xffff) << 48;
 	idt[2 * DEMO_INT_SYSCALL + 1] = stub >> 32;
+	idt_irq(VEC_TIMER, irq_stub_timer);
+	idt_irq(VEC_GPU, irq_stub_gpu);
+	idt_irq(VEC_SPURIOUS, irq_stub_spurious);
 	asm volatile("lidt %0" : : "m"(idtr) : "memory");
 }
 
 /* ------------------------------- page tables ------------------------------- */
 
-#define PAGE_2M	  (2ull << 20)
 #define PAGE_1G	  (1ull << 30)
-#define MAP_GIB	  64 /* physical addresses mapped; RAM above is left alone */
-#define MAP_END	  ((uint64_t)MAP_GIB << 30)
 #define PTE_P	  (1ull << 0)
 #define PTE_RW	  (1ull << 1)
 #define PTE_US	  (1ull << 2)
@@ -119,6 +131,8 @@ static void idt_init(void)
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[MAP_GIB * 512] __attribute__((aligned(4096)));
+static uint64_t uwin_pd[UWIN_GIB * 512] __attribute__((aligned(4096)));
+static uint64_t pte_nx; /* PTE_NX where the vCPU has NX, else 0 */
 
 static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *d)
 {
@@ -178,7 +192,12 @@ static void paging_init(const struct hv_boot_info *bi, uint32_t ext)
 	int big_ok = (ext >> 26) & 1;
 	uint32_t n;
 
+	pte_nx = nx;
 	pml4[0] = (uint64_t)pdpt | PTE_TABLE;
+	/* The user window's directories exist from the start (empty), so mapping a surface
+	 * only ever writes leaf entries. */
+	for (uint32_t g = 0; g < UWIN_GIB; g++)
+		pdpt[(UWIN_BASE >> 30) + g] = (uint64_t)&uwin_pd[g * 512] | PTE_TABLE;
 
 	/* All RAM: kernel-only, no execute. */
 	n = bi->ram_count < HV_BOOT_MAX_RAM ? bi->ram_count : HV_BOOT_MAX_RAM;
@@ -194,6 +213,8 @@ static void paging_init(const struct hv_boot_info *bi, uint32_t ext)
 	for (uint32_t i = 0; i < n; i++)
 		map_range(bi->devices[i].base, bi->devices[i].base + 1,
 			  PTE_RW | PTE_PCD | PTE_PWT | nx, 0);
+	map_range(IOAPIC_GPA, IOAPIC_GPA + 1, PTE_RW | PTE_PCD | PTE_PWT | nx, 0);
+	map_range(LAPIC_GPA, LAPIC_GPA + 1, PTE_RW | PTE_PCD | PTE_PWT | nx, 0);
 
 	/* The image, each part in its own 2 MiB pages (linker.ld): kernel text read-only, kernel
 	 * data no-execute, and U/S only on the program's text and data. */
@@ -203,6 +224,29 @@ static void paging_init(const struct hv_boot_info *bi, uint32_t ext)
 	map_range((uint64_t)__user_data_start, (uint64_t)__user_end, PTE_RW | PTE_US | nx, 0);
 
 	asm volatile("mov %0, %%cr3" : : "r"((uint64_t)pml4) : "memory");
+}
+
+/*
+ * The user window: surfaces are mapped into the program in 2 MiB pages (memory objects for
+ * them are 2 MiB-aligned pieces), so a 1080p frame buffer costs five page-table stores, not
+ * two thousand. Entries were not present before a map, so only an unmap needs INVLPG.
+ */
+void uwin_map(uint64_t va, uint64_t pa, uint64_t len)
+{
+	uint64_t *e = &uwin_pd[(va - UWIN_BASE) >> 21];
+
+	for (uint64_t off = 0; off < len; off += PAGE_2M)
+		*e++ = (pa + off) | PTE_P | PTE_RW | PTE_US | PTE_PS | pte_nx;
+}
+
+void uwin_unmap(uint64_t va, uint64_t len)
+{
+	uint64_t *e = &uwin_pd[(va - UWIN_BASE) >> 21];
+
+	for (uint64_t off = 0; off < len; off += PAGE_2M) {
+		*e++ = 0;
+		asm volatile("invlpg (%0)" : : "r"(va + off) : "memory");
+	}
 }
 
 /* ------------------------------- boot ------------------------------- */
@@ -232,14 +276,6 @@ static void cmdline_init(const struct hv_boot_info *bi)
 			return;
 		}
 	}
-}
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
 }
 
 /*

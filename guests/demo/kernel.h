@@ -9,7 +9,15 @@
 #define DEMO_MAX_VCPUS 256
 #define AP_STACK_SHIFT 9 /* 512 bytes: an AP pushes nothing, the stack is only a landing pad */
 #define BSP_STACK_SIZE 16384
-#define IST_STACK_SIZE 4096
+/* Exceptions, and system calls that arrive as #UD (entry.S), which may now sleep and take
+ * interrupts on it, so it is as deep as the driver's call chains need. */
+#define IST_STACK_SIZE 8192
+
+/* Interrupt vectors (intr.c). Above the exceptions and below the system call; the priority
+ * class (vector >> 4) of each is what the local APIC compares. */
+#define VEC_TIMER    0x40
+#define VEC_GPU	     0x41
+#define VEC_SPURIOUS 0xff
 
 /* GDT selectors. Kernel code/data match the boot GDT; user data before user code is the
  * order SYSRET would need, kept so a SYSCALL path can be added without renumbering. */
@@ -67,6 +75,7 @@ static inline void cpu_relax(void)
 extern char __kdata_start[], __user_start[], __user_data_start[], __user_end[];
 extern char user_entry[], user_stack_top[];
 extern char exc_stubs[], int80_entry[], kstack_bsp_top[], kstack_ist_top[];
+extern char irq_stub_timer[], irq_stub_gpu[], irq_stub_spurious[];
 
 /* Boot info as validated by kmain; NULL-free from then on. */
 extern const struct hv_boot_info *boot_info;
@@ -79,10 +88,56 @@ void serial_write(const char *p, size_t n);
 __attribute__((noreturn)) void power_off(unsigned code);
 __attribute__((noreturn)) void halt_forever(void);
 
+/* The user window (kernel.c): where surfaces are mapped for the program, in 2 MiB pages. */
+#define UWIN_BASE 0x4000000000ull /* 256 GiB, above every identity-mapped address */
+#define UWIN_GIB  4
+#define PAGE_2M	  (2ull << 20)
+#define MAP_GIB	  64 /* physical addresses identity-mapped; RAM above is left alone */
+#define MAP_END	  ((uint64_t)MAP_GIB << 30)
+void uwin_map(uint64_t va, uint64_t pa, uint64_t len);
+void uwin_unmap(uint64_t va, uint64_t len);
+
+/* Local and I/O APIC register windows, at their reset addresses (mapped uncached by
+ * kernel.c, used by intr.c). */
+#define IOAPIC_GPA 0xfec00000ull
+#define LAPIC_GPA  0xfee00000ull
+
+/* Interrupts and time (intr.c). */
+uint64_t rdtsc(void);
+uint64_t tsc_khz(void); /* never 0 */
+int intr_init(void);	/* idempotent; -1 without a local APIC */
+int intr_route(uint32_t gsi, uint8_t vector);
+/* Sleep until an interrupt or the TSC passes deadline (~0: none). IF is 0 before and after. */
+void kwait_until(uint64_t deadline);
+/* Let interrupts that are already pending run (IF 0 before and after). */
+void intr_poll(void);
+uint64_t time_wall_ns(void);
+uint64_t time_mono_ns(void);
+/* The GPU's interrupt (gfx-sys.c). */
+void gpu_interrupt(void);
+
+/* Copies between kernel and validated user memory (syscall.c). */
+void kcopy(void *dst, const void *src, size_t n);
+int user_range_ok(uint64_t p, uint64_t n);
+
 /* C entry points called from entry.S. */
 __attribute__((noreturn)) void kmain(const struct hv_boot_info *bi);
 __attribute__((noreturn)) void exc_handler(const uint64_t *frame);
-long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr);
+void irq_dispatch(uint64_t vector);
+long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		      uint64_t nr);
+
+/* System calls implemented outside syscall.c. */
+long ksys_gpu_open(uint64_t flags);
+long ksys_display_info(uint64_t uinfo);
+long ksys_display_wait(uint64_t timeout_ms, uint64_t uinfo);
+long ksys_surface_create(uint64_t width, uint64_t height, uint64_t uinfo);
+long ksys_surface_flush(uint64_t handle, uint64_t x, uint64_t y, uint64_t w, uint64_t h);
+long ksys_surface_set_scanout(uint64_t handle, uint64_t head);
+long ksys_surface_destroy(uint64_t handle);
+long ksys_mem_stats(uint64_t ustats);
+long ksys_cursor_set(uint64_t upixels, uint64_t hot, uint64_t head);
+long ksys_cursor_move(uint64_t head, uint64_t x, uint64_t y);
 __attribute__((noreturn)) void enter_user(void *entry, void *stack_top);
 #endif
 

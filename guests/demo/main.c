@@ -1,6 +1,8 @@
-/* main.c: the demo guest's CPL3 program: prints the banner, echoes the command line and
- * obeys it. Not privileged: everything it needs from the machine comes through a syscall. */
+/* main.c: the demo guest's CPL3 program: prints the banner, echoes the command line, obeys
+ * its test hooks and exit=, then runs the desktop. Not privileged: everything it needs from
+ * the machine comes through a syscall. */
 #include "cmdline.h"
+#include "desktop.h"
 #include "ulib.h"
 
 /* Static, not on the stack: the copy of the boot info carries a 4 KiB command line. */
@@ -42,10 +44,20 @@ void umain(void)
 		uprintf("error: fault=%d did not fault\n", opts.fault);
 		uexit(1);
 	}
+	if (opts.sleep_set) {
+		/* Test hook for the timer interrupt: the kernel halts until its deadline. */
+		uint64_t t0 = sys_time_ns(DEMO_CLOCK_MONO), us;
+		long e = sys_sleep(opts.sleep_ms);
+
+		us = (sys_time_ns(DEMO_CLOCK_MONO) - t0) / 1000;
+		uprintf("sleep: %u ms, measured %llu.%03llu ms (%ld)\n", opts.sleep_ms,
+			(unsigned long long)(us / 1000), (unsigned long long)(us % 1000), e);
+	}
 	if (opts.exit_set) {
 		uprintf("exit: %u\n", opts.exit_code);
 		uexit((int)opts.exit_code);
 	}
-	uprintf("idle\n");
-	uidle();
+	if (opts.gfxtest)
+		gfx_selftest(&opts);
+	desktop_run(&opts, &bi);
 }

@@ -1,5 +1,5 @@
-/* syscall.c: the demo kernel's system calls and its serial and power-off primitives. Not a
- * driver framework: the UART is only ever written, by whoever holds the single CPU path. */
+/* syscall.c: the demo kernel's system-call table, its basic calls (console, exit, boot info,
+ * time, sleep) and the serial and power-off primitives. The graphics calls are in gfx-sys.c. */
 #include "kernel.h"
 
 /* Enable and clear the FIFOs: a 16550A holds one byte, not 16, until FCR bit 0 is set. */
@@ -39,7 +39,7 @@ void power_off(unsigned code)
 }
 
 /* Whole of [p, p+n) inside the program's region (linker.ld), without overflowing. */
-static int user_range_ok(uint64_t p, uint64_t n)
+int user_range_ok(uint64_t p, uint64_t n)
 {
 	uint64_t lo = (uint64_t)__user_start, hi = (uint64_t)__user_end;
 
@@ -48,7 +48,7 @@ static int user_range_ok(uint64_t p, uint64_t n)
 
 /* String moves, not loops: emulated, one REP instruction beats a loop of them, and the
  * compiler cannot turn it into a memcpy call that would land in the program's memcpy. */
-static void copy(void *dst, const void *src, size_t n)
+void kcopy(void *dst, const void *src, size_t n)
 {
 	size_t q = n / 8, r = n % 8;
 
@@ -74,18 +74,40 @@ static long sys_bootinfo(uint64_t dst)
 
 	if (!user_range_ok(dst, sizeof(*d)))
 		return -DEMO_EFAULT;
-	copy(&d->hv, boot_info, sizeof(d->hv));
+	kcopy(&d->hv, boot_info, sizeof(d->hv));
 	d->cpus_online = 1 + ap_online;
 	d->cmdline_len = boot_cmdline_len;
 	if (boot_cmdline)
-		copy(d->cmdline, boot_cmdline, boot_cmdline_len);
+		kcopy(d->cmdline, boot_cmdline, boot_cmdline_len);
 	d->cmdline[boot_cmdline_len] = '\0';
 	return 0;
 }
 
-long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
+static long sys_time_ns(uint64_t clock)
 {
-	(void)a2;
+	if (clock == DEMO_CLOCK_WALL)
+		return (long)time_wall_ns();
+	if (clock == DEMO_CLOCK_MONO)
+		return (long)time_mono_ns();
+	return -DEMO_EINVAL;
+}
+
+/* Sleeps on the timer interrupt; a GPU interrupt meanwhile is handled and slept on past. */
+static long sys_sleep(uint64_t ms)
+{
+	uint64_t deadline;
+
+	if (ms > DEMO_SLEEP_MAX_MS)
+		return -DEMO_EINVAL;
+	deadline = rdtsc() + ms * tsc_khz();
+	while (rdtsc() < deadline)
+		kwait_until(deadline);
+	return 0;
+}
+
+long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		      uint64_t nr)
+{
 	switch (nr) {
 	case SYS_WRITE:
 		return sys_write(a0, a1);
@@ -95,6 +117,30 @@ long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 		return sys_bootinfo(a0);
 	case SYS_IDLE:
 		halt_forever();
+	case SYS_TIME_NS:
+		return sys_time_ns(a0);
+	case SYS_SLEEP:
+		return sys_sleep(a0);
+	case SYS_GPU_OPEN:
+		return ksys_gpu_open(a0);
+	case SYS_DISPLAY_INFO:
+		return ksys_display_info(a0);
+	case SYS_DISPLAY_WAIT:
+		return ksys_display_wait(a0, a1);
+	case SYS_SURFACE_CREATE:
+		return ksys_surface_create(a0, a1, a2);
+	case SYS_SURFACE_FLUSH:
+		return ksys_surface_flush(a0, a1, a2, a3, a4);
+	case SYS_SURFACE_SET_SCANOUT:
+		return ksys_surface_set_scanout(a0, a1);
+	case SYS_SURFACE_DESTROY:
+		return ksys_surface_destroy(a0);
+	case SYS_MEM_STATS:
+		return ksys_mem_stats(a0);
+	case SYS_CURSOR_SET:
+		return ksys_cursor_set(a0, a1, a2);
+	case SYS_CURSOR_MOVE:
+		return ksys_cursor_move(a0, a1, a2);
 	default:
 		return -DEMO_ENOSYS;
 	}
