@@ -287,9 +287,15 @@ static int cmd_status(struct hv_vm *vm, void *opaque, const struct hd_json *args
 	const char *state = state_name(vm->state);
 	pthread_mutex_unlock(&vm->lock);
 	hd_buf_printf(result,
-		      "{\"state\":\"%s\",\"engine\":\"kvm\",\"vcpus\":%u,\"memory_mib\":%llu,"
+		      "{\"state\":\"%s\",\"engine\":\"%s\",\"kvm\":%s,\"vcpu_engines\":[",
+		      state, hv_engine_mode_name(vm->engine_mode), vm->have_kvm ? "true" : "false");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		hd_buf_printf(result, "%s\"%s\"", i ? "," : "",
+			      hv_engine_name((enum hv_engine_kind)atomic_load(&vm->vcpus[i].engine)));
+	hd_buf_printf(result,
+		      "],\"vcpus\":%u,\"memory_mib\":%llu,"
 		      "\"uptime_ms\":%llu,\"pid\":%d,\"guest\":",
-		      state, vm->nr_vcpus, (unsigned long long)(vm->mem.size >> 20),
+		      vm->nr_vcpus, (unsigned long long)(vm->mem.size >> 20),
 		      (unsigned long long)((hd_now_ns() - vm->start_ns) / 1000000), (int)getpid());
 	hd_json_write_string(result, vm->guest_name);
 	hd_buf_puts(result, ",\"cmdline\":");
@@ -310,12 +316,30 @@ static int cmd_stats(struct hv_vm *vm, void *opaque, const struct hd_json *args,
 		struct hv_vcpu_stats *s = &vm->vcpus[i].stats;
 		hd_buf_printf(result,
 			      "%s{\"index\":%u,\"exits\":%llu,\"io_exits\":%llu,\"mmio_exits\":%llu,"
-			      "\"hlt_exits\":%llu,\"intr_exits\":%llu}",
+			      "\"hlt_exits\":%llu,\"intr_exits\":%llu,",
 			      i ? "," : "", i, (unsigned long long)atomic_load(&s->exits),
 			      (unsigned long long)atomic_load(&s->io_exits),
 			      (unsigned long long)atomic_load(&s->mmio_exits),
 			      (unsigned long long)atomic_load(&s->hlt_exits),
 			      (unsigned long long)atomic_load(&s->intr_exits));
+		struct hv_engine_stats *e = &vm->vcpus[i].estats;
+		hd_buf_printf(result,
+			      "\"engine\":\"%s\",\"kvm_ms\":%.3f,\"soft_ms\":%.3f,"
+			      "\"kvm_exits\":%llu,\"soft_exits\":%llu,\"soft_insns\":%llu,"
+			      "\"switches_to_soft\":%llu,\"switches_to_kvm\":%llu,"
+			      "\"switch_us_total\":%.1f,\"hot_rip_hits\":%llu,"
+			      "\"soft_interrupts\":%llu}",
+			      hv_engine_name((enum hv_engine_kind)atomic_load(&vm->vcpus[i].engine)),
+			      atomic_load(&e->ns[HV_ENGINE_KVM]) / 1e6,
+			      atomic_load(&e->ns[HV_ENGINE_SOFT]) / 1e6,
+			      (unsigned long long)atomic_load(&e->exits[HV_ENGINE_KVM]),
+			      (unsigned long long)atomic_load(&e->exits[HV_ENGINE_SOFT]),
+			      (unsigned long long)atomic_load(&e->insns_soft),
+			      (unsigned long long)atomic_load(&e->to_soft),
+			      (unsigned long long)atomic_load(&e->to_kvm),
+			      atomic_load(&e->switch_ns) / 1e3,
+			      (unsigned long long)atomic_load(&e->hot_hits),
+			      (unsigned long long)atomic_load(&e->soft_ints));
 	}
 	hd_buf_puts(result, "]}");
 	return 0;
@@ -369,7 +393,7 @@ void hv_control_register_builtins(struct hv_vm *vm)
 	hv_control_register(vm, "help", "help: list commands", cmd_help, NULL);
 	hv_control_register(vm, "status", "status: state, engine, vCPUs, memory, uptime",
 			    cmd_status, NULL);
-	hv_control_register(vm, "stats", "stats: per-vCPU exit counters", cmd_stats, NULL);
+	hv_control_register(vm, "stats", "stats: per-vCPU exit counters and engine time, counts and switches", cmd_stats, NULL);
 	hv_control_register(vm, "pause", "pause: stop all vCPUs", cmd_pause, NULL);
 	hv_control_register(vm, "resume", "resume: restart paused vCPUs", cmd_resume, NULL);
 	hv_control_register(vm, "quit", "quit: stop the VM; the VMM exits with status 0",

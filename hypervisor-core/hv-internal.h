@@ -3,8 +3,10 @@
 #ifndef HV_INTERNAL_H
 #define HV_INTERNAL_H
 
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "hd-common.h"
 #include "hv.h"
@@ -47,6 +49,76 @@ struct hv_vcpu_stats {
 	_Atomic uint64_t intr_exits; /* kicked out of KVM_RUN by a signal */
 };
 
+/* ---- execution engines (engine.c, kvm.c, soft.c, select.c) ----
+ * A vCPU runs on one engine at a time; its architectural state moves between them at an
+ * instruction boundary as a struct hv_cpu_state, which is KVM's own format (so the KVM side
+ * is a plain copy and the soft side converts). */
+enum hv_engine_kind { HV_ENGINE_KVM, HV_ENGINE_SOFT, HV_ENGINE_COUNT };
+enum hv_engine_mode { HV_ENGINE_MODE_KVM, HV_ENGINE_MODE_SOFT, HV_ENGINE_MODE_AUTO };
+
+/* MSRs carried across a switch, in this order (HV_MSR_LIST in kvm.c). */
+enum {
+	HV_MSR_STAR, HV_MSR_LSTAR, HV_MSR_CSTAR, HV_MSR_SFMASK, HV_MSR_KERNEL_GS_BASE,
+	HV_MSR_SYSENTER_CS, HV_MSR_SYSENTER_ESP, HV_MSR_SYSENTER_EIP, HV_MSR_TSC_AUX, HV_MSR_PAT,
+	HV_MSR_COUNT
+};
+extern const uint32_t hv_msr_index[HV_MSR_COUNT];
+
+struct hv_cpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs; /* segments with hidden parts, CRs, EFER, descriptor tables */
+	uint64_t msr[HV_MSR_COUNT];
+	struct kvm_xsave xsave; /* legacy FXSAVE area + header (+ extended state KVM keeps) */
+};
+
+/* Why an engine handed control back to the vCPU loop. */
+enum hv_soft_exit {
+	HV_SOFT_EXIT_STOP,     /* the VM is stopping or pausing: checkpoint */
+	HV_SOFT_EXIT_HLT,      /* guest halted: KVM waits for the interrupt */
+	HV_SOFT_EXIT_IRQ,      /* an interrupt is pending and RFLAGS.IF = 1: KVM delivers it */
+	HV_SOFT_EXIT_USER,     /* the stream turned unprivileged (CPL3): KVM runs it natively */
+	HV_SOFT_EXIT_SLICE,    /* the time slice ended (soft-only VM checks in) */
+	HV_SOFT_EXIT_UNSUPPORTED, /* an instruction or access the soft engine cannot do */
+	HV_SOFT_EXIT_CRASH,    /* unrecoverable guest error without KVM to hand it to */
+};
+
+/* Tunables of the selector (select.c documents them; docs/PERFORMANCE.md too). */
+struct hv_engine_tune {
+	unsigned burst_exits;      /* exits within burst_window_us that make a burst */
+	unsigned burst_window_us;
+	unsigned cpl0_samples;     /* consecutive CPL0 samples in KVM before moving to soft */
+	unsigned sample_us;        /* KVM sampling period (0 = no sampling) */
+	unsigned user_check_insns; /* soft: check CPL / interrupts every N instructions */
+	unsigned soft_min_us;      /* stay in soft at least this long before leaving on CPL3 */
+	unsigned hot_rips;         /* RIP cache entries (0 = no cache) */
+	unsigned slice_ms;         /* soft: longest uninterrupted run */
+};
+
+struct hv_engine_stats {
+	_Atomic uint64_t ns[HV_ENGINE_COUNT];    /* time spent in each engine */
+	_Atomic uint64_t insns_soft;             /* instructions the soft engine ran */
+	_Atomic uint64_t exits[HV_ENGINE_COUNT]; /* I/O, MMIO, hlt, interrupt exits */
+	_Atomic uint64_t to_soft, to_kvm;        /* switches */
+	_Atomic uint64_t switch_ns;              /* total time spent switching */
+	_Atomic uint64_t hot_hits;               /* switches decided by the RIP cache */
+	_Atomic uint64_t soft_ints;              /* interrupts delivered through the IDT by soft */
+};
+
+#define HV_HOT_RIPS_MAX 64
+
+/* The selector's per-vCPU memory. */
+struct hv_select {
+	uint64_t burst_start_ns, burst_start_rip;
+	unsigned burst_count;
+	unsigned cpl0_run;
+	uint64_t hlt_rip;  /* RIP after the last hlt handed back by soft: CPL0 there is idle */
+	uint64_t hot[HV_HOT_RIPS_MAX];
+	unsigned hot_next;
+	bool return_soon;  /* soft mode: KVM runs one stretch then hands back */
+};
+
+struct hv_soft; /* soft.c */
+
 struct hv_vcpu {
 	struct hv_vm *vm;
 	unsigned index;
@@ -57,6 +129,16 @@ struct hv_vcpu {
 	bool thread_started;
 	enum hv_vcpu_state state; /* under vm->lock */
 	struct hv_vcpu_stats stats;
+
+	_Atomic int engine; /* enum hv_engine_kind now in charge */
+	_Atomic bool soft_kick; /* asks the soft engine to return to the vCPU loop */
+	struct hv_soft *soft;
+	struct hv_select sel;
+	struct hv_engine_stats estats;
+	struct hv_cpu_state *cpu; /* scratch for switches (large: xsave) */
+	timer_t sample_timer;
+	bool sample_timer_ok;
+	bool io_pending; /* KVM: an I/O exit was handled but not yet completed by KVM_RUN */
 };
 
 /* ---- control socket ---- */
@@ -109,6 +191,15 @@ struct hv_vm {
 	struct hv_uart uart;
 	struct hv_elf_image image;
 
+	/* engines */
+	enum hv_engine_mode engine_mode;
+	bool have_kvm;  /* false: soft-only VM (no usable /dev/kvm) */
+	struct hv_engine_tune tune;
+	_Atomic unsigned irq_pending; /* a device raised a line: soft engines hand back to KVM */
+	pthread_mutex_t dirty_lock;
+	uint64_t *dirty_bits[HV_MEM_MAX_REGIONS]; /* KVM dirty log scratch, per slot */
+	struct hv_soft_cpuid *soft_cpuid;         /* what the soft engine can run (soft.c) */
+
 	/* KVM */
 	int kvm_fd;
 	int vm_fd;
@@ -136,13 +227,66 @@ struct hv_vm {
 };
 
 /* KVM engine (kvm.c). */
+/* Outcome of one KVM_RUN for the vCPU loop. */
+enum hv_kvm_event {
+	HV_KVM_EV_IO,    /* port I/O handled (completes on the next KVM_RUN) */
+	HV_KVM_EV_MMIO,  /* MMIO handled */
+	HV_KVM_EV_INTR,  /* left KVM_RUN on a signal (kick or sample) */
+	HV_KVM_EV_OTHER, /* hlt or other benign exit */
+	HV_KVM_EV_DEAD,  /* crash reported; the loop must end */
+};
+enum hv_kvm_event hv_kvm_run_once(struct hv_vcpu *vcpu);
+/* RIP and CPL as of the last exit (from KVM's synced registers), cheap. */
+uint64_t hv_kvm_exit_rip(struct hv_vcpu *vcpu);
+unsigned hv_kvm_exit_cpl(struct hv_vcpu *vcpu);
+int hv_kvm_get_state(struct hv_vcpu *vcpu, struct hv_cpu_state *s);
+int hv_kvm_set_state(struct hv_vcpu *vcpu, const struct hv_cpu_state *s);
+/* Completes a handled I/O exit (KVM_RUN with immediate_exit) so RIP is past it. */
+int hv_kvm_complete_io(struct hv_vcpu *vcpu);
+/* The long-mode entry state of hv-guest-abi.h for this vCPU. */
+void hv_cpu_entry_state(struct hv_vcpu *vcpu, struct hv_cpu_state *s);
+/* Fetches and clears KVM's dirty log; calls fn for each run of dirty pages (gpa, len). */
+int hv_kvm_dirty_log(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, uint64_t len),
+		     void *opaque);
+/* Masks the KVM CPUID table down to what the soft engine runs too (auto/soft modes). */
+void hv_kvm_cpuid_restrict(struct hv_vm *vm);
+/* First thing on a vCPU thread with KVM: unblock the kick signal, set the entry state. */
+void hv_kvm_thread_init(struct hv_vcpu *vcpu);
+
+/* Soft engine (soft.c). Without Unicorn in the build, hv_soft_available is false and the rest
+ * is never called. */
+extern const bool hv_soft_available;
+int hv_soft_vm_init(struct hv_vm *vm, char *err, size_t errlen);
+void hv_soft_vm_fini(struct hv_vm *vm);
+int hv_soft_create(struct hv_vcpu *vcpu, char *err, size_t errlen);
+void hv_soft_destroy(struct hv_vcpu *vcpu);
+int hv_soft_set_state(struct hv_vcpu *vcpu, const struct hv_cpu_state *s);
+int hv_soft_get_state(struct hv_vcpu *vcpu, struct hv_cpu_state *s);
+/* Runs until a reason to hand back (enum hv_soft_exit). leave_on_user: stop when CPL3. */
+enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user);
+/* Drops translations of guest-physical [gpa, gpa+len) that KVM may have changed. */
+void hv_soft_invalidate(struct hv_vcpu *vcpu, uint64_t gpa, uint64_t len);
+void hv_soft_kick(struct hv_vcpu *vcpu);
+/* CPUID of the soft engine's CPU model for leaf/subleaf (for the intersection). */
+bool hv_soft_cpuid(struct hv_vm *vm, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+
+/* Selector and vCPU loop (select.c, vcpu.c). */
+void hv_engine_tune_defaults(struct hv_engine_tune *t);
+/* Parses "KEY=VALUE"; returns 0 or -EINVAL with a reason in err. */
+int hv_engine_tune_set(struct hv_engine_tune *t, const char *kv, char *err, size_t errlen);
+const char *hv_engine_mode_name(enum hv_engine_mode m);
+const char *hv_engine_name(enum hv_engine_kind k);
+/* KVM side: after an exit, should this stretch move to soft? */
+bool hv_select_kvm_exit(struct hv_vcpu *vcpu, enum hv_kvm_event ev, uint64_t now_ns);
+void hv_select_hot_add(struct hv_vcpu *vcpu, uint64_t rip);
+bool hv_select_hot_hit(struct hv_vcpu *vcpu, uint64_t rip);
+void *hv_vcpu_thread(void *vcpu);
+void hv_vcpu_kick(struct hv_vcpu *vcpu);
 int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen);
 int hv_kvm_vcpu_create(struct hv_vm *vm, struct hv_vcpu *vcpu, char *err, size_t errlen);
 void hv_kvm_vcpu_destroy(struct hv_vcpu *vcpu);
 void hv_kvm_close(struct hv_vm *vm);
 void hv_kvm_set_irq(void *vm, unsigned gsi, int level);
-/* Runs the vCPU until the VM stops; the body of a vCPU thread. */
-void *hv_kvm_vcpu_thread(void *vcpu);
 /* The guest's TSC now, as the guest would read it; 0 if unknown. */
 uint64_t hv_kvm_guest_tsc(struct hv_vcpu *vcpu);
 /* Makes the vCPU leave KVM_RUN soon (immediate_exit + signal). */

@@ -76,9 +76,10 @@ int hv_bus_dispatch(struct hv_bus *bus, uint64_t addr, void *data, uint32_t len,
  *
  * Threads: register accesses (hv_virtio_mmio_access) come from vCPU threads, possibly several
  * at once; the transport lock serialises them with hv_virtio_interrupt/needs_reset/
- * config_changed. Each device processes its queues (hv_vq_pop/push/notify) on one thread of
- * its own, only between ops->driver_ok and ops->reset; ops->reset must stop that processing
- * before it returns. ops callbacks are called without the lock held; irq is called with it
+ * config_changed. A device processes each queue (hv_vq_pop/push/notify) serially — on a
+ * thread of its own, or synchronously in ops->queue_notify under a device lock (the GPU does
+ * this, so answers are ready when the guest's notify returns) — and only between
+ * ops->driver_ok and ops->reset; ops->reset must stop that processing before it returns. ops callbacks are called without the lock held; irq is called with it
  * held (so raise and lower are never reordered) and must not call back into the transport. */
 #include <pthread.h> /* here rather than above: this section owns the lock */
 
@@ -230,8 +231,6 @@ struct hv_elf_image {
 int hv_elf_load(struct hv_mem *m, const void *buf, size_t len, struct hv_elf_image *img,
 		char *err, size_t errlen);
 
-#endif
-
 /* ======================= the VM ======================= */
 #define HV_MAX_VCPUS 64
 
@@ -244,7 +243,10 @@ struct hv_vm_config {
 	uint64_t mem_size;       /* bytes */
 	unsigned vcpus;          /* 1..HV_MAX_VCPUS */
 	const char *kvm_device;  /* default "/dev/kvm" */
-	const char *engine;      /* "kvm" (the only engine so far) */
+	const char *engine;      /* "auto" (default, NULL too), "kvm" or "soft" */
+	/* Selector tunables, "KEY=VALUE" each (docs/PERFORMANCE.md); NULL-terminated, may be
+	 * NULL. HYPERDESK_ENGINE_TUNE (comma-separated) is read first. */
+	const char *const *engine_tune;
 	const char *cmdline;     /* guest command line, may be NULL */
 	const void *image;       /* guest ELF image */
 	size_t image_len;
@@ -269,6 +271,10 @@ struct hv_mem *hv_vm_mem(struct hv_vm *vm);
 /* Runs the VM until the guest powers off, a `quit` arrives, SIGINT/SIGTERM, or a guest crash.
  * Returns the exit status (see HV_EXIT_*; guest power-off gives its own code). */
 int hv_vm_run(struct hv_vm *vm);
+/* Checks an --engine-tune KEY=VALUE; returns 0 or -EINVAL with a reason in err. */
+int hv_engine_tune_check(const char *kv, char *err, size_t errlen);
+/* Whether this build has the software engine. */
+bool hv_soft_engine_built(void);
 /* Asks the VM to stop with the given exit status; safe from any thread. The first request
  * wins. reason (may be NULL) is logged once: as an error when failure is true (a crash or a
  * VMM fault), else as information (guest power-off, quit, signal). */
@@ -288,3 +294,5 @@ typedef int (*hv_control_fn)(struct hv_vm *vm, void *opaque, const struct hd_jso
 
 int hv_control_register(struct hv_vm *vm, const char *name, const char *usage,
 			hv_control_fn fn, void *opaque);
+
+#endif

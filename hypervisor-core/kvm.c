@@ -58,8 +58,7 @@ int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 		if (e == -ENOENT)
 			return fail(err, errlen, e,
 				    "%s does not exist: this host has no KVM (enable virtualization "
-				    "and load kvm_intel or kvm_amd); the software engine is not "
-				    "available yet",
+				    "and load kvm_intel or kvm_amd)",
 				    dev);
 		if (e == -EACCES || e == -EPERM)
 			return fail(err, errlen, e,
@@ -105,6 +104,8 @@ int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->host,
+			/* The soft engine must forget translations of code KVM rewrote. */
+			.flags = vm->engine_mode != HV_ENGINE_MODE_KVM ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 			return fail(err, errlen, -errno, "cannot give %llu MiB of RAM to KVM: %s",
@@ -137,6 +138,10 @@ void hv_kvm_close(struct hv_vm *vm)
 void hv_kvm_set_irq(void *opaque, unsigned gsi, int level)
 {
 	struct hv_vm *vm = opaque;
+	if (vm->vm_fd < 0)
+		return; /* soft-only VM: no interrupt controller (docs/ARCHITECTURE.md) */
+	if (level)
+		atomic_fetch_add(&vm->irq_pending, 1); /* soft engines hand back to deliver it */
 	struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		hd_warn(TAG, "KVM_IRQ_LINE %u failed: %s", gsi, strerror(errno));
@@ -168,6 +173,49 @@ static int vcpu_set_cpuid(struct hv_vcpu *vcpu)
 	return r < 0 ? -errno : 0;
 }
 
+/* In auto and soft modes the guest may run on either engine, so it is offered only what both
+ * run: each feature word is ANDed with the soft engine's CPU model (soft.c). */
+void hv_kvm_cpuid_restrict(struct hv_vm *vm)
+{
+	static const struct {
+		uint32_t leaf, sub;
+		bool subleaf;
+		unsigned regmask; /* 1 eax, 2 ebx, 4 ecx, 8 edx */
+	} words[] = {
+		{1, 0, false, 4 | 8},
+		{7, 0, true, 2 | 4 | 8},
+		{0xd, 1, true, 1},
+		{0x80000001, 0, false, 4 | 8},
+	};
+	for (unsigned i = 0; i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		for (size_t w = 0; w < HD_ARRAY_SIZE(words); w++) {
+			if (e->function != words[w].leaf || (words[w].subleaf && e->index != words[w].sub))
+				continue;
+			uint32_t soft[4];
+			if (!hv_soft_cpuid(vm, e->function, e->index, soft))
+				continue;
+			if (words[w].regmask & 1)
+				e->eax &= soft[0];
+			if (words[w].regmask & 2)
+				e->ebx &= soft[1];
+			if (words[w].regmask & 4)
+				e->ecx &= soft[2];
+			if (words[w].regmask & 8)
+				e->edx &= soft[3];
+		}
+		/* Leaf 0xd subleaf 0: the XSAVE components both can hold (x87 and SSE at least). */
+		if (e->function == 0xd && e->index == 0) {
+			uint32_t soft[4];
+			if (hv_soft_cpuid(vm, 0xd, 0, soft))
+				e->eax &= soft[0] | 3;
+			else
+				e->eax &= 3;
+			e->edx = 0;
+		}
+	}
+}
+
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
 {
 	*s = (struct kvm_segment){
@@ -184,41 +232,59 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
 	};
 }
 
-/* The long-mode entry state of hv-guest-abi.h. */
-static int vcpu_set_entry_state(struct hv_vcpu *vcpu)
+/* The long-mode entry state of hv-guest-abi.h, in engine-neutral form. */
+void hv_cpu_entry_state(struct hv_vcpu *vcpu, struct hv_cpu_state *st)
 {
-	struct kvm_sregs sr;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0)
-		return -errno;
-	seg(&sr.cs, HV_GDT_CODE64, 0xb, true);
-	seg(&sr.ds, HV_GDT_DATA, 0x3, false);
-	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
-	sr.tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1}; /* busy TSS */
-	sr.ldt = (struct kvm_segment){.type = 0x2, .unusable = 1};
-	sr.gdt.base = HV_BOOT_GDT_GPA;
-	sr.gdt.limit = 3 * 8 - 1;
-	sr.idt.base = 0;
-	sr.idt.limit = 0;
-	sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sr.cr3 = HV_BOOT_PML4_GPA;
-	sr.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	sr.efer = EFER_LME | EFER_LMA;
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sr) < 0)
-		return -errno;
-
-	struct kvm_regs regs = {
+	memset(st, 0, sizeof(*st));
+	struct kvm_sregs *sr = &st->sregs;
+	seg(&sr->cs, HV_GDT_CODE64, 0xb, true);
+	seg(&sr->ds, HV_GDT_DATA, 0x3, false);
+	sr->es = sr->fs = sr->gs = sr->ss = sr->ds;
+	sr->tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1}; /* busy TSS */
+	sr->ldt = (struct kvm_segment){.type = 0x2, .unusable = 1};
+	sr->gdt.base = HV_BOOT_GDT_GPA;
+	sr->gdt.limit = 3 * 8 - 1;
+	sr->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sr->cr3 = HV_BOOT_PML4_GPA;
+	sr->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	sr->efer = EFER_LME | EFER_LMA;
+	sr->apic_base = 0xfee00900ull | (vcpu->index ? 0 : 0x100); /* enabled, BSP flag on 0 */
+	st->regs = (struct kvm_regs){
 		.rip = vcpu->vm->image.entry,
 		.rdi = vcpu->index,
 		.rsi = HV_BOOT_INFO_GPA,
 		.rflags = 0x2,
 	};
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
-		return -errno;
+	st->msr[HV_MSR_PAT] = 0x0007040600070406ull; /* power-on value */
+	/* FXSAVE area: FCW 0x37f, MXCSR 0x1f80; XSTATE_BV x87|SSE. */
+	uint8_t *x = (uint8_t *)st->xsave.region;
+	uint16_t fcw = 0x37f;
+	uint32_t mxcsr = 0x1f80;
+	memcpy(x, &fcw, 2);
+	memcpy(x + 24, &mxcsr, 4);
+	x[512] = 3;
+}
 
-	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+static int vcpu_set_entry_state(struct hv_vcpu *vcpu)
+{
+	struct kvm_sregs cur;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &cur) < 0)
 		return -errno;
-
+	hv_cpu_entry_state(vcpu, vcpu->cpu);
+	vcpu->cpu->sregs.apic_base = cur.apic_base;
+	/* Keep what KVM set up that the entry state does not name. */
+	struct kvm_xsave cur_x;
+	if (ioctl(vcpu->fd, KVM_GET_XSAVE, &cur_x) < 0)
+		return -errno;
+	memcpy(vcpu->cpu->xsave.region, cur_x.region, sizeof(cur_x.region));
+	uint8_t *x = (uint8_t *)vcpu->cpu->xsave.region;
+	uint16_t fcw = 0x37f;
+	uint32_t mxcsr = 0x1f80;
+	memcpy(x, &fcw, 2);
+	memcpy(x + 24, &mxcsr, 4);
+	int r = hv_kvm_set_state(vcpu, vcpu->cpu);
+	if (r < 0)
+		return r;
 	/* With an in-kernel LAPIC, application processors wait for INIT/SIPI; ours start at
 	 * the entry point directly. */
 	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
@@ -251,6 +317,11 @@ int hv_kvm_vcpu_create(struct hv_vm *vm, struct hv_vcpu *vcpu, char *err, size_t
 		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
 	}
+	/* The selector reads RIP and CPL at every exit: have KVM store them in kvm_run rather
+	 * than paying an ioctl each time. */
+	if (vm->engine_mode != HV_ENGINE_MODE_KVM &&
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) > 0)
+		vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
 }
 
@@ -266,6 +337,8 @@ void hv_kvm_vcpu_destroy(struct hv_vcpu *vcpu)
 
 uint64_t hv_kvm_guest_tsc(struct hv_vcpu *vcpu)
 {
+	if (vcpu->fd < 0)
+		return 0;
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
@@ -282,6 +355,122 @@ void hv_kvm_vcpu_kick(struct hv_vcpu *vcpu)
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, KICK_SIGNAL);
 }
+
+/* ---- state transfer ---- */
+
+const uint32_t hv_msr_index[HV_MSR_COUNT] = {
+	[HV_MSR_STAR] = 0xc0000081,          [HV_MSR_LSTAR] = 0xc0000082,
+	[HV_MSR_CSTAR] = 0xc0000083,         [HV_MSR_SFMASK] = 0xc0000084,
+	[HV_MSR_KERNEL_GS_BASE] = 0xc0000102, [HV_MSR_SYSENTER_CS] = 0x174,
+	[HV_MSR_SYSENTER_ESP] = 0x175,       [HV_MSR_SYSENTER_EIP] = 0x176,
+	[HV_MSR_TSC_AUX] = 0xc0000103,       [HV_MSR_PAT] = 0x277,
+};
+
+struct msr_buf {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[HV_MSR_COUNT];
+};
+
+int hv_kvm_get_state(struct hv_vcpu *vcpu, struct hv_cpu_state *s)
+{
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &s->regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_XSAVE, &s->xsave) < 0)
+		return -errno;
+	struct msr_buf m = {.hdr.nmsrs = HV_MSR_COUNT};
+	for (unsigned i = 0; i < HV_MSR_COUNT; i++)
+		m.e[i].index = hv_msr_index[i];
+	int n = ioctl(vcpu->fd, KVM_GET_MSRS, &m);
+	if (n < 0)
+		return -errno;
+	for (unsigned i = 0; i < HV_MSR_COUNT; i++)
+		s->msr[i] = (int)i < n ? m.e[i].data : 0;
+	return 0;
+}
+
+int hv_kvm_set_state(struct hv_vcpu *vcpu, const struct hv_cpu_state *s)
+{
+	struct kvm_sregs sr = s->sregs;
+	/* Interrupt bitmap: nothing pending is injected by us (the irqchip owns that). */
+	memset(sr.interrupt_bitmap, 0, sizeof(sr.interrupt_bitmap));
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sr) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_REGS, &s->regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_XSAVE, &s->xsave) < 0)
+		return -errno;
+	struct msr_buf m = {.hdr.nmsrs = HV_MSR_COUNT};
+	for (unsigned i = 0; i < HV_MSR_COUNT; i++) {
+		m.e[i].index = hv_msr_index[i];
+		m.e[i].data = s->msr[i];
+	}
+	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
+	if (n < 0)
+		return -errno;
+	if (n != HV_MSR_COUNT)
+		hd_debug(TAG, "vCPU %u: KVM took %d of %d MSRs", vcpu->index, n, HV_MSR_COUNT);
+	return 0;
+}
+
+int hv_kvm_complete_io(struct hv_vcpu *vcpu)
+{
+	if (!vcpu->io_pending)
+		return 0;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int r = ioctl(vcpu->fd, KVM_RUN, 0);
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	vcpu->io_pending = false;
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+uint64_t hv_kvm_exit_rip(struct hv_vcpu *vcpu)
+{
+	return (vcpu->run->kvm_valid_regs & KVM_SYNC_X86_REGS) ? vcpu->run->s.regs.regs.rip : 0;
+}
+
+unsigned hv_kvm_exit_cpl(struct hv_vcpu *vcpu)
+{
+	if (!(vcpu->run->kvm_valid_regs & KVM_SYNC_X86_SREGS))
+		return 3;
+	return vcpu->run->s.regs.sregs.cs.selector & 3;
+}
+
+/* ---- dirty log ---- */
+
+int hv_kvm_dirty_log(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, uint64_t len),
+		     void *opaque)
+{
+	if (vm->vm_fd < 0)
+		return 0;
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct hv_mem_region *r = &vm->mem.regions[i];
+		uint64_t pages = r->size >> 12;
+		size_t words = (size_t)((pages + 63) / 64);
+		if (!vm->dirty_bits[i])
+			vm->dirty_bits[i] = hd_xzalloc(words * 8);
+		struct kvm_dirty_log log = {.slot = i, .dirty_bitmap = vm->dirty_bits[i]};
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+			return -errno;
+		uint64_t *b = vm->dirty_bits[i];
+		for (size_t w = 0; w < words; w++) {
+			if (!b[w])
+				continue;
+			uint64_t bits = b[w];
+			while (bits) {
+				unsigned lo = (unsigned)__builtin_ctzll(bits);
+				unsigned hi = lo;
+				while (hi + 1 < 64 && (bits >> (hi + 1)) & 1)
+					hi++;
+				uint64_t gpa = r->gpa + ((uint64_t)w * 64 + lo) * 4096;
+				fn(opaque, gpa, (uint64_t)(hi - lo + 1) * 4096);
+				bits &= hi == 63 ? 0 : ~((2ull << hi) - 1);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- the run loop's one step ---- */
 
 static void handle_io(struct hv_vcpu *vcpu)
 {
@@ -322,73 +511,75 @@ static void report_crash(struct hv_vcpu *vcpu, const char *what)
 	hv_vm_request_stop(vcpu->vm, HV_EXIT_GUEST_CRASH, true, msg);
 }
 
-void *hv_kvm_vcpu_thread(void *arg)
+void hv_kvm_thread_init(struct hv_vcpu *vcpu)
 {
-	struct hv_vcpu *vcpu = arg;
-	struct kvm_run *run = vcpu->run;
-	char what[128];
-
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
 	if (vcpu_set_entry_state(vcpu) < 0) {
+		char what[128];
 		snprintf(what, sizeof(what), "cannot set the entry state of vCPU %u: %s",
 			 vcpu->index, strerror(errno));
 		hv_vm_request_stop(vcpu->vm, HV_EXIT_FAILURE, true, what);
 	}
+}
 
-	while (hv_vm_vcpu_checkpoint(vcpu)) {
-		int r = ioctl(vcpu->fd, KVM_RUN, 0);
-		atomic_fetch_add(&vcpu->stats.exits, 1);
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-				atomic_fetch_add(&vcpu->stats.intr_exits, 1);
-				continue;
-			}
-			snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
-			report_crash(vcpu, what);
-			break;
-		}
-		switch (run->exit_reason) {
-		case KVM_EXIT_IO:
-			atomic_fetch_add(&vcpu->stats.io_exits, 1);
-			handle_io(vcpu);
-			break;
-		case KVM_EXIT_MMIO:
-			atomic_fetch_add(&vcpu->stats.mmio_exits, 1);
-			handle_mmio(vcpu);
-			break;
-		case KVM_EXIT_HLT:
-			/* Only without an in-kernel LAPIC; ours halts in the kernel. */
-			atomic_fetch_add(&vcpu->stats.hlt_exits, 1);
-			break;
-		case KVM_EXIT_INTR:
+enum hv_kvm_event hv_kvm_run_once(struct hv_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char what[128];
+
+	int r = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->io_pending = false;
+	atomic_fetch_add(&vcpu->stats.exits, 1);
+	if (r < 0) {
+		if (errno == EINTR || errno == EAGAIN) {
+			__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 			atomic_fetch_add(&vcpu->stats.intr_exits, 1);
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			report_crash(vcpu, "triple fault (shutdown)");
-			break;
-		case KVM_EXIT_FAIL_ENTRY:
-			snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
-				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-			report_crash(vcpu, what);
-			break;
-		case KVM_EXIT_INTERNAL_ERROR:
-			snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
-				 run->internal.suberror);
-			report_crash(vcpu, what);
-			break;
-		case KVM_EXIT_SYSTEM_EVENT:
-			report_crash(vcpu, "system event");
-			break;
-		default:
-			snprintf(what, sizeof(what), "unhandled KVM exit %u", run->exit_reason);
-			report_crash(vcpu, what);
-			break;
+			return HV_KVM_EV_INTR;
 		}
+		snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+		report_crash(vcpu, what);
+		return HV_KVM_EV_DEAD;
 	}
-	return NULL;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		atomic_fetch_add(&vcpu->stats.io_exits, 1);
+		handle_io(vcpu);
+		vcpu->io_pending = true;
+		return HV_KVM_EV_IO;
+	case KVM_EXIT_MMIO:
+		atomic_fetch_add(&vcpu->stats.mmio_exits, 1);
+		handle_mmio(vcpu);
+		vcpu->io_pending = true; /* an MMIO read completes on the next KVM_RUN too */
+		return HV_KVM_EV_MMIO;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; ours halts in the kernel. */
+		atomic_fetch_add(&vcpu->stats.hlt_exits, 1);
+		return HV_KVM_EV_OTHER;
+	case KVM_EXIT_INTR:
+		atomic_fetch_add(&vcpu->stats.intr_exits, 1);
+		return HV_KVM_EV_INTR;
+	case KVM_EXIT_SHUTDOWN:
+		report_crash(vcpu, "triple fault (shutdown)");
+		return HV_KVM_EV_DEAD;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		report_crash(vcpu, what);
+		return HV_KVM_EV_DEAD;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
+		report_crash(vcpu, what);
+		return HV_KVM_EV_DEAD;
+	case KVM_EXIT_SYSTEM_EVENT:
+		report_crash(vcpu, "system event");
+		return HV_KVM_EV_DEAD;
+	default:
+		snprintf(what, sizeof(what), "unhandled KVM exit %u", run->exit_reason);
+		report_crash(vcpu, what);
+		return HV_KVM_EV_DEAD;
+	}
 }

@@ -65,10 +65,17 @@ static void vm_free(struct hv_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		free(vm->virtio[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		hv_soft_destroy(&vm->vcpus[i]);
 		hv_kvm_vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus[i].cpu);
+	}
 	hv_control_close(vm);
 	hv_kvm_close(vm);
+	hv_soft_vm_fini(vm);
+	for (unsigned i = 0; i < HV_MEM_MAX_REGIONS; i++)
+		free(vm->dirty_bits[i]);
+	pthread_mutex_destroy(&vm->dirty_lock);
 	hv_mem_fini(&vm->mem);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
@@ -89,6 +96,85 @@ static int epoll_add(struct hv_vm *vm, int fd, uint64_t tag)
 	return epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* Engine mode and tunables from the configuration; the mode may still degrade when KVM or
+ * Unicorn turns out to be missing (engines_open). */
+static int engine_config(struct hv_vm *vm, const struct hv_vm_config *cfg, char *err,
+			 size_t errlen)
+{
+	const char *e = cfg->engine ? cfg->engine : "auto";
+	if (strcmp(e, "auto") == 0)
+		vm->engine_mode = HV_ENGINE_MODE_AUTO;
+	else if (strcmp(e, "kvm") == 0)
+		vm->engine_mode = HV_ENGINE_MODE_KVM;
+	else if (strcmp(e, "soft") == 0)
+		vm->engine_mode = HV_ENGINE_MODE_SOFT;
+	else {
+		snprintf(err, errlen, "unknown engine '%s' (auto, kvm or soft)", e);
+		return -EINVAL;
+	}
+	hv_engine_tune_defaults(&vm->tune);
+	const char *env = getenv("HYPERDESK_ENGINE_TUNE");
+	if (env && *env) {
+		char *copy = hd_xstrdup(env), *save = NULL;
+		for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+			if (hv_engine_tune_set(&vm->tune, kv, err, errlen) < 0) {
+				free(copy);
+				return -EINVAL;
+			}
+		}
+		free(copy);
+	}
+	for (const char *const *kv = cfg->engine_tune; kv && *kv; kv++)
+		if (hv_engine_tune_set(&vm->tune, *kv, err, errlen) < 0)
+			return -EINVAL;
+	if (vm->engine_mode != HV_ENGINE_MODE_KVM && !hv_soft_available) {
+		hd_warn(TAG, "this build has no software engine (Unicorn 2.1 was not found at build "
+			     "time): --engine %s runs on kvm", e);
+		vm->engine_mode = HV_ENGINE_MODE_KVM;
+	}
+	return 0;
+}
+
+/* KVM (unless it is missing and the soft engine can run alone), the soft engine, vCPUs. */
+static int engines_open(struct hv_vm *vm, char *err, size_t errlen)
+{
+	int r = hv_kvm_open(vm, err, errlen);
+	if (r < 0) {
+		if (vm->engine_mode == HV_ENGINE_MODE_KVM)
+			return r;
+		hd_warn(TAG, "no usable KVM (%s): running on the software engine only", err);
+		hv_kvm_close(vm);
+		vm->have_kvm = false;
+		vm->engine_mode = HV_ENGINE_MODE_SOFT;
+	} else {
+		vm->have_kvm = true;
+	}
+	if (vm->engine_mode != HV_ENGINE_MODE_KVM) {
+		r = hv_soft_vm_init(vm, err, errlen);
+		if (r < 0)
+			return r;
+		if (vm->have_kvm)
+			hv_kvm_cpuid_restrict(vm); /* the guest sees what both engines run */
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct hv_vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->index = i;
+		v->cpu = hd_xzalloc(sizeof(*v->cpu));
+		if (vm->have_kvm) {
+			r = hv_kvm_vcpu_create(vm, v, err, errlen);
+			if (r < 0)
+				return r;
+		}
+		if (vm->engine_mode != HV_ENGINE_MODE_KVM) {
+			r = hv_soft_create(v, err, errlen);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, size_t errlen)
 {
 	int r;
@@ -101,6 +187,7 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 	for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->dirty_lock, NULL);
 	pthread_cond_init(&vm->state_cond, NULL);
 	vm->cmdline = hd_xstrdup(cfg->cmdline ? cfg->cmdline : "");
 	vm->guest_name = hd_xstrdup(cfg->guest_name ? cfg->guest_name : "guest");
@@ -114,13 +201,9 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 		r = -EINVAL;
 		goto fail;
 	}
-	if (cfg->engine && strcmp(cfg->engine, "kvm") != 0) {
-		snprintf(err, errlen,
-			 "engine '%s' is not available: this build has only the 'kvm' engine",
-			 cfg->engine);
-		r = -ENOTSUP;
+	r = engine_config(vm, cfg, err, errlen);
+	if (r < 0)
 		goto fail;
-	}
 	vm->nr_vcpus = cfg->vcpus;
 
 	r = hv_mem_init(&vm->mem, cfg->mem_size);
@@ -137,16 +220,9 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 		goto fail;
 	}
 
-	r = hv_kvm_open(vm, err, errlen);
+	r = engines_open(vm, err, errlen);
 	if (r < 0)
 		goto fail;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		vm->vcpus[i].vm = vm;
-		vm->vcpus[i].index = i;
-		r = hv_kvm_vcpu_create(vm, &vm->vcpus[i], err, errlen);
-		if (r < 0)
-			goto fail;
-	}
 	/* Fail early on a command line that cannot fit; the boot info itself is written at run
 	 * time, once every device has been added. */
 	r = hv_boot_setup(vm, err, errlen);
@@ -207,7 +283,7 @@ void hv_vm_request_stop(struct hv_vm *vm, int status, bool failure, const char *
 			hd_info(TAG, "%s", reason);
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		hv_kvm_vcpu_kick(&vm->vcpus[i]);
+		hv_vcpu_kick(&vm->vcpus[i]);
 	uint64_t one = 1;
 	if (vm->wake_fd >= 0 && write(vm->wake_fd, &one, sizeof(one)) < 0)
 		hd_debug(TAG, "wake write failed: %s", strerror(errno));
@@ -244,7 +320,7 @@ int hv_vm_pause(struct hv_vm *vm)
 	vm->state = HV_VM_PAUSED;
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		hv_kvm_vcpu_kick(&vm->vcpus[i]);
+		hv_vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_lock(&vm->lock);
 	while (vm->parked < vm->nr_vcpus && vm->state == HV_VM_PAUSED)
 		pthread_cond_wait(&vm->state_cond, &vm->lock);
@@ -317,7 +393,7 @@ int hv_vm_run(struct hv_vm *vm)
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct hv_vcpu *v = &vm->vcpus[i];
-		int r = pthread_create(&v->thread, NULL, hv_kvm_vcpu_thread, v);
+		int r = pthread_create(&v->thread, NULL, hv_vcpu_thread, v);
 		if (r) {
 			hv_vm_request_stop(vm, HV_EXIT_FAILURE, true, "cannot start a vCPU thread");
 			break;
@@ -353,7 +429,7 @@ int hv_vm_run(struct hv_vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct hv_vcpu *v = &vm->vcpus[i];
 		if (v->thread_started) {
-			hv_kvm_vcpu_kick(v);
+			hv_vcpu_kick(v);
 			pthread_join(v->thread, NULL);
 			v->thread_started = false;
 		}
