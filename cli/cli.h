@@ -27,8 +27,12 @@ struct vm_options {
 	const char *cmdline;
 	const char *control;
 	const char *engine;
+	const char *engine_tune[17]; /* --engine-tune KEY=VALUE, NULL-terminated */
+	unsigned nr_engine_tune;
 	const char *kvm_device;
 	int verbose;
+	unsigned long heads;          /* GPU heads */
+	unsigned long gpu_memory_mib; /* GPU memory limit */
 };
 
 /* getopt_long table entries and the usage text for them. */
@@ -49,7 +53,10 @@ int vm_options_run(const struct vm_options *o, const char *cmd);
 /* Long options: VM options use these values (>= 256 for long-only ones). */
 enum {
 	OPT_KVM_DEVICE = 256,
+	OPT_ENGINE_TUNE,
 	OPT_HELP_LONG,
+	OPT_HEADS,
+	OPT_GPU_MEMORY,
 };
 
 #define VM_LONG_OPTIONS                                                                  \
@@ -60,7 +67,10 @@ enum {
 		{"control", required_argument, NULL, 'S'},                                    \
 		{"engine", required_argument, NULL, 'e'},                                     \
 		{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},                      \
+		{"engine-tune", required_argument, NULL, OPT_ENGINE_TUNE},                    \
 		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
+		{"heads", required_argument, NULL, OPT_HEADS},                               \
+		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \
 		{"help", no_argument, NULL, 'h'}
 
 #endif

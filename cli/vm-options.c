@@ -12,11 +12,13 @@
 
 #include "cli.h"
 #include "hd-common.h"
+#include "vgpu.h"
 
 #define DEFAULT_MEMORY_MIB 256
 #define MIN_MEMORY_MIB     2
 #define MAX_MEMORY_MIB     (1024ul * 1024) /* 1 TiB */
 #define MAX_GUEST_FILE     (256ul << 20)
+#define MAX_GPU_MEMORY_MIB (1024ul * 1024)
 
 const char vm_options_usage[] =
 	"VM options:\n"
@@ -31,8 +33,15 @@ const char vm_options_usage[] =
 	"                            powers off with status N)\n"
 	"      --control PATH        listen for JSON commands on this unix socket\n"
 	"                            (see 'hyperdesk ctl' and docs/PROTOCOL.md)\n"
-	"  -e, --engine kvm          execution engine (only 'kvm' in this version)\n"
+	"  -e, --engine auto|kvm|soft\n"
+	"                            execution engine: auto (default) picks KVM or the\n"
+	"                            software engine as the guest runs; without KVM: soft\n"
+	"      --engine-tune KEY=VALUE\n"
+	"                            a selector tunable (docs/PERFORMANCE.md); repeatable\n"
 	"      --kvm-device PATH     KVM device (default /dev/kvm)\n"
+	"      --heads N             displays of the virtual GPU (default 1, at most 16)\n"
+	"      --gpu-memory MiB      host memory the guest may make the GPU use for its\n"
+	"                            resources and framebuffers (default 256)\n"
 	"  -v, --verbose             log more (repeat for debug output)\n"
 	"  -q, --quiet               log errors only\n";
 
@@ -44,9 +53,11 @@ void vm_options_defaults(struct vm_options *o)
 	o->cpus = 1;
 	o->serial = "stdio";
 	o->cmdline = "";
-	o->engine = "kvm";
+	o->engine = "auto";
 	o->kvm_device = "/dev/kvm";
 	o->verbose = 0;
+	o->heads = 1;
+	o->gpu_memory_mib = VGPU_DEFAULT_MEMORY_MIB;
 }
 
 static int parse_ulong(const char *cmd, const char *opt, const char *arg, unsigned long lo,
@@ -97,15 +108,33 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 		o->control = arg;
 		return 0;
 	case 'e':
-		if (strcmp(arg, "kvm") != 0) {
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "kvm") != 0 && strcmp(arg, "soft") != 0) {
 			fprintf(stderr,
-				"hyperdesk %s: --engine: '%s' is not available; this version has "
-				"only 'kvm'\n",
+				"hyperdesk %s: --engine: '%s' is not an engine (auto, kvm or soft)\n",
 				cmd, arg);
 			return -1;
 		}
 		o->engine = arg;
 		return 0;
+	case OPT_ENGINE_TUNE: {
+		char why[256];
+		if (hv_engine_tune_check(arg, why, sizeof(why)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --engine-tune: %s\n", cmd, why);
+			return -1;
+		}
+		if (o->nr_engine_tune + 1 >= HD_ARRAY_SIZE(o->engine_tune)) {
+			fprintf(stderr, "hyperdesk %s: --engine-tune: at most %zu\n", cmd,
+				HD_ARRAY_SIZE(o->engine_tune) - 1);
+			return -1;
+		}
+		o->engine_tune[o->nr_engine_tune++] = arg;
+		return 0;
+	}
+	case OPT_HEADS:
+		return parse_ulong(cmd, "--heads", arg, 1, VGPU_MAX_HEADS, &o->heads);
+	case OPT_GPU_MEMORY:
+		return parse_ulong(cmd, "--gpu-memory", arg, 1, MAX_GPU_MEMORY_MIB,
+				   &o->gpu_memory_mib);
 	case OPT_KVM_DEVICE:
 		o->kvm_device = arg;
 		return 0;
@@ -168,6 +197,7 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		.vcpus = (unsigned)o->cpus,
 		.kvm_device = o->kvm_device,
 		.engine = o->engine,
+		.engine_tune = o->engine_tune,
 		.cmdline = o->cmdline,
 		.control_path = o->control,
 		.serial_out_fd = -1,
@@ -217,8 +247,21 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 	}
 	hd_info("vmm", "%s guest, %lu vCPU(s), %lu MiB RAM, engine %s", cfg.guest_name, o->cpus,
 		o->memory_mib, o->engine);
+	/* Every VM gets the GPU. It outlives the VM: vCPUs and the control socket use it until
+	 * hv_vm_destroy returns. */
+	struct vgpu_config gpu_cfg = {
+		.heads = (unsigned)o->heads,
+		.memory_limit = (uint64_t)o->gpu_memory_mib << 20,
+	};
+	struct vgpu *gpu;
+	if (vgpu_create(vm, &gpu_cfg, &gpu, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		hv_vm_destroy(vm);
+		goto out;
+	}
 	status = hv_vm_run(vm);
 	hv_vm_destroy(vm);
+	vgpu_destroy(gpu);
 out:
 	if (serial_file >= 0)
 		close(serial_file);

@@ -20,7 +20,7 @@ expect_rc "ctl status" 0
 [ "$(json "$out" "d['state']")" = running ] && ok "state is running" || not_ok "state" "$out"
 [ "$(json "$out" "d['vcpus']")" = 2 ] && ok "status reports 2 vCPUs" || not_ok "vcpus" "$out"
 [ "$(json "$out" "d['memory_mib']")" = 128 ] && ok "status reports 128 MiB" || not_ok "memory" "$out"
-[ "$(json "$out" "d['engine']")" = kvm ] && ok "status reports the kvm engine" || not_ok "engine" "$out"
+[ "$(json "$out" "d['engine']")" = auto ] && ok "status reports the default engine mode (auto)" || not_ok "engine" "$out"
 
 hd ctl "$SOCK" stats
 expect_rc "ctl stats" 0

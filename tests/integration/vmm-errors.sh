@@ -18,9 +18,17 @@ expect_one_line_error "--cpus 0" "--cpus"
 hd vmm --frobnicate
 expect_rc "unknown option" 2
 
-hd vmm --engine soft
-expect_rc "--engine soft is not available yet" 2
-expect_one_line_error "--engine soft" "only 'kvm'"
+hd vmm --engine warp
+expect_rc "--engine warp is not an engine" 2
+expect_one_line_error "--engine warp" "not an engine"
+
+hd vmm --engine-tune burst_exits=zero
+expect_rc "--engine-tune with a bad value" 2
+expect_one_line_error "--engine-tune burst_exits=zero" "not a number"
+
+hd vmm --engine-tune nosuch=1
+expect_rc "--engine-tune with an unknown key" 2
+expect_one_line_error "--engine-tune nosuch=1" "unknown engine tunable"
 
 hd vmm --guest "$TMP/missing.elf"
 expect_rc "missing guest file" 1
@@ -31,7 +39,8 @@ hd vmm --guest "$TMP/noise.elf"
 expect_rc "corrupt guest file" 1
 expect_one_line_error "corrupt guest file" "not an ELF file"
 
-hd vmm --kvm-device "$TMP/no-kvm"
+# Only --engine kvm insists on KVM; auto and soft fall back to the soft engine (engines.sh).
+hd vmm --engine kvm --kvm-device "$TMP/no-kvm"
 expect_rc "no KVM device" 1
 expect_one_line_error "no KVM device" "no KVM"
 
