@@ -46,6 +46,8 @@ static void put_chromaticity(uint8_t *e)
 		e[27 + i] = (uint8_t)(c[i] >> 2);
 }
 
+#define EDID_DTD_MAX_MM 4095 /* 12-bit image size fields */
+
 /* An 18-byte detailed timing descriptor for w x h with an image of w_mm x h_mm. */
 static void put_dtd(uint8_t *d, uint32_t w, uint32_t h, uint32_t w_mm, uint32_t h_mm)
 {
@@ -138,6 +140,14 @@ void vgpu_edid_build(uint8_t e[EDID_LEN], unsigned head, uint32_t width, uint32_
 	/* No established timings; unused standard timings are 01 01. */
 	for (int i = 38; i < 54; i++)
 		e[i] = 0x01;
+	/* The timing descriptor holds at most 4095 mm a side; a larger screen (a wide mode at the
+	 * default DPI) is scaled down as a whole, so the aspect and the x/y DPI ratio survive
+	 * rather than the size wrapping modulo 4096. */
+	uint32_t big = width_mm > height_mm ? width_mm : height_mm;
+	if (big > EDID_DTD_MAX_MM) {
+		width_mm = (uint32_t)((uint64_t)width_mm * EDID_DTD_MAX_MM / big);
+		height_mm = (uint32_t)((uint64_t)height_mm * EDID_DTD_MAX_MM / big);
+	}
 	put_dtd(e + 54, width, height, width_mm, height_mm);
 	put_text(e + 72, 0xfc, "hyperdesk");
 	snprintf(serial, sizeof(serial), "HD-%u", head);

@@ -369,6 +369,13 @@ static void test_edid(void **state)
 	assert_int_equal(d.vact, 4095);
 	assert_true(d.clock_10khz > 0 && d.clock_10khz <= 65535);
 	assert_int_equal(e[21], 255);
+	/* A wide mode at the default 96 DPI is 4335 mm across: scaled as a whole into the
+	 * DTD's 12 bits, never wrapped (4335 mod 4096 would claim 239 mm). */
+	assert_int_equal(vgpu_display_set(f->g, 2, 16384, 1024, 0, 0), 0);
+	edid_get(f, 2, e);
+	d = dtd_parse(e + 54);
+	assert_int_equal(d.wmm, 4095);
+	assert_int_equal(d.hmm, 255); /* 271 mm scaled by 4095/4335 */
 	assert_int_equal(vgpu_display_set(f->g, 2, 16, 16, 1, 1), 0);
 	edid_get(f, 2, e);
 	assert_int_equal(e[21], 1);
