@@ -120,6 +120,16 @@ static int opt_cursor(struct demo_opts *o, const char *key, const char *val, siz
 	return 0;
 }
 
+static int opt_still(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	unsigned v;
+
+	if (parse_uint(val, len, 1, &v) < 0)
+		return bad_value(key, val, len);
+	o->still = (int)v;
+	return 0;
+}
+
 /* New workloads add a field to struct demo_opts and a row here. */
 static const struct option options[] = {
     {"exit", opt_exit},
@@ -130,6 +140,7 @@ static const struct option options[] = {
     {"blob", opt_blob},
     {"cursor", opt_cursor},
     {"gfxtest", opt_gfxtest},
+    {"still", opt_still},
 };
 
 static int is_space(char c)

@@ -21,6 +21,7 @@ struct demo_opts {
 	int no_blob;	    /* blob=0: 2D resources + transfers even where blobs work */
 	int hw_cursor;	    /* cursor=hw: the device's cursor plane instead of a drawn pointer */
 	int gfxtest;	    /* gfxtest=1: self-test of the graphics calls instead of the desktop */
+	int still;	    /* still=1: a fixed clock, no run-dependent counters (reference images) */
 };
 
 /* Space-separated key=value words; a later word overrides an earlier one. Unknown keys only

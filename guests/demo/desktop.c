@@ -53,8 +53,8 @@ static void log_line(const char *line, int console)
 static void refresh_stats(void)
 {
 	sys_mem_stats(&st.mem);
-	st.wall_ns = sys_time_ns(DEMO_CLOCK_WALL);
-	st.uptime_ns = mono_ns();
+	st.wall_ns = st.still ? DESK_STILL_WALL_NS : sys_time_ns(DEMO_CLOCK_WALL);
+	st.uptime_ns = st.still ? 0 : mono_ns();
 }
 
 static struct rect full_rect(const struct desk *d)
@@ -299,6 +299,7 @@ void desktop_run(const struct demo_opts *o, const struct demo_bootinfo *bi)
 	tsc_origin = bi->hv.wallclock_tsc;
 	st.workload = o->workload;
 	st.hw_cursor = o->hw_cursor;
+	st.still = o->still;
 
 	heads = sys_gpu_open(o->no_blob ? DEMO_GPU_NO_BLOB : 0);
 	if (heads < 0) {

@@ -26,7 +26,11 @@ struct desk_state {
 	const char *log[8];  /* recent console lines, shown by the terminal when static */
 	int nlog;
 	uint32_t vcpus, ram_mib;
+	int still; /* still=1: the clock shows DESK_STILL_WALL_NS; frame, rate, uptime, IRQs hidden */
 };
+
+/* The time still=1 shows: Thu 1 Jan 2026 12:00:00 UTC. */
+#define DESK_STILL_WALL_NS (1767268800ull * 1000000000ull)
 
 /* One head: its surface and where things are on it. */
 struct desk {

@@ -370,16 +370,22 @@ static void paint_info(struct desk *d, const struct desk_state *st)
 	usnprintf(v, sizeof(v), "%s of %s (%u extent%s)", a, b, st->mem.free_extents,
 		  st->mem.free_extents == 1 ? "" : "s");
 	info_row(d, 5, "Free", v);
-	/* The number of the frame being drawn: frames flushed so far, plus this one. */
+	/* The number of the frame being drawn: frames flushed so far, plus this one. still=1
+	 * hides what depends on timing, so two runs paint the same pixels. */
 	usnprintf(v, sizeof(v), "%u", st->frames + 1);
-	info_row(d, 6, "Frame", v);
+	info_row(d, 6, "Frame", st->still ? "- (still=1)" : v);
 	usnprintf(v, sizeof(v), "%u.%u fps, flush %u us", st->fps_x10 / 10, st->fps_x10 % 10,
 		  st->flush_us);
-	info_row(d, 7, "Rate", v);
+	info_row(d, 7, "Rate", st->still ? "- (still=1)" : v);
 	info_row(d, 8, "Workload", workload_names[st->workload & 3]);
-	usnprintf(v, sizeof(v), "%02u:%02u:%02u, %u display event%s, %u IRQs",
-		  (unsigned)(up / 3600), (unsigned)(up / 60 % 60), (unsigned)(up % 60),
-		  st->disp.generation, st->disp.generation == 1 ? "" : "s", st->disp.irq_count);
+	if (st->still)
+		usnprintf(v, sizeof(v), "-, %u display event%s", st->disp.generation,
+			  st->disp.generation == 1 ? "" : "s");
+	else
+		usnprintf(v, sizeof(v), "%02u:%02u:%02u, %u display event%s, %u IRQs",
+			  (unsigned)(up / 3600), (unsigned)(up / 60 % 60), (unsigned)(up % 60),
+			  st->disp.generation, st->disp.generation == 1 ? "" : "s",
+			  st->disp.irq_count);
 	info_row(d, 9, "Uptime", v);
 }
 
