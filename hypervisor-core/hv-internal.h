@@ -205,6 +205,8 @@ struct hv_vm {
 	int vm_fd;
 	uint64_t tsc_khz;
 	struct kvm_cpuid2 *cpuid;
+	pthread_t pit_thread; /* turns the PIT's tick reinjection off (kvm.c) */
+	bool pit_thread_started;
 
 	unsigned nr_vcpus;
 	struct hv_vcpu vcpus[HV_MAX_VCPUS];

@@ -48,6 +48,37 @@ static void kick_handler(int sig)
 	(void)sig; /* only there so KVM_RUN returns -EINTR */
 }
 
+/* The PIT's tick reinjection (QEMU's lost_tick_policy=delay) registers two irq notifiers;
+ * unregistering them when the VM is destroyed waits for two SRCU grace periods, ~16 ms of the
+ * process's exit here. The VMM turns reinjection off (lost_tick_policy=discard: a late tick is
+ * dropped, not replayed) on a helper thread at start, so those grace periods pass while the
+ * guest runs; hv_kvm_close joins it. */
+static void *pit_reinject_thread(void *opaque)
+{
+	struct hv_vm *vm = opaque;
+	struct kvm_reinject_control rc = {.pit_reinject = 0};
+	uint64_t t0 = hd_now_ns();
+	if (ioctl(vm->vm_fd, KVM_REINJECT_CONTROL, &rc) < 0)
+		hd_debug(TAG, "KVM_REINJECT_CONTROL failed: %s", strerror(errno));
+	else
+		hd_debug(TAG, "PIT tick reinjection off (%.1f ms)", (hd_now_ns() - t0) / 1e6);
+	return NULL;
+}
+
+static void pit_reinject_off(struct hv_vm *vm)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_REINJECT_CONTROL) <= 0)
+		return;
+	/* No signal may land on it: the VM's own (SIGINT, SIGTERM) go to its signalfd. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	vm->pit_thread_started = pthread_create(&vm->pit_thread, NULL, pit_reinject_thread, vm) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!vm->pit_thread_started)
+		pit_reinject_thread(vm);
+}
+
 int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 {
 	const char *dev = vm->cfg.kvm_device ? vm->cfg.kvm_device : "/dev/kvm";
@@ -91,12 +122,8 @@ int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "KVM_CREATE_VM failed: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
 		return fail(err, errlen, -errno, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return fail(err, errlen, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return fail(err, errlen, -errno, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
-
+	/* RAM before the irqchip: a memory slot added after KVM_CREATE_IRQCHIP waits for an
+	 * SRCU grace period (~6 ms here, docs/PERFORMANCE.md); before it, ~0.2 ms. */
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
 		const struct hv_mem_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region slot = {
@@ -112,6 +139,13 @@ int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 				    (unsigned long long)(r->size >> 20), strerror(errno));
 	}
 
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return fail(err, errlen, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return fail(err, errlen, -errno, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
+
+	pit_reinject_off(vm);
 	vm->cpuid = hd_xzalloc(sizeof(*vm->cpuid) + KVM_CPUID_MAX * sizeof(vm->cpuid->entries[0]));
 	vm->cpuid->nent = KVM_CPUID_MAX;
 	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
@@ -128,6 +162,10 @@ void hv_kvm_close(struct hv_vm *vm)
 {
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	if (vm->pit_thread_started) {
+		pthread_join(vm->pit_thread, NULL);
+		vm->pit_thread_started = false;
+	}
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

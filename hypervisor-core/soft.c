@@ -1,13 +1,15 @@
 /* soft.c: the software execution engine: Unicorn 2.1 (QEMU's TCG) in system mode on the same
- * guest RAM and device buses as KVM, plus the state conversion both ways. Not the policy of
- * when to use it (select.c, vcpu.c).
+ * guest RAM and device buses as KVM: its creation, hooks and run loop. Not the state
+ * conversion (soft-state.c), interrupt delivery (soft-intr.c), nor when to use it (select.c).
  *
  * What Unicorn cannot do and how this file works around it (docs/ARCHITECTURE.md, "Engines"):
  *  - CPL cannot be set through the API: it is patched into the saved CPU context (hflags,
  *    located and verified at start-up) before the segment selectors are loaded.
- *  - Nothing is delivered through the guest IDT: `int n` is delivered here in software;
- *    faults are handed back to KVM, which re-executes the instruction and delivers them
- *    (without KVM they are delivered here too, with error code 0).
+ *  - Nothing is delivered through the guest IDT: `int n` is delivered here in software
+ *    (soft-intr.c); faults are handed back to KVM, which re-executes the instruction and
+ *    delivers them. Without KVM a fault ends the VM as a crash: Unicorn 2.1.1 never clears
+ *    its "exception in flight" (old_exception), so the fault it re-executes after reporting
+ *    one becomes a #DF and the next a silent stop at the faulting instruction.
  *  - Hidden segment state is not readable: it is decoded from the guest's GDT.
  *  - Code KVM rewrote stays translated: pages KVM dirtied are dropped with
  *    uc_ctl_remove_cache before each run (hv_soft_invalidate).
@@ -50,7 +52,7 @@ bool hv_soft_cpuid(struct hv_vm *vm, uint32_t leaf, uint32_t sub, uint32_t out[4
 
 #else
 
-#include <unicorn/unicorn.h>
+#include "soft-internal.h"
 
 const bool hv_soft_available = true;
 bool hv_soft_engine_built(void) { return true; }
@@ -68,196 +70,6 @@ const char *__lsan_default_options(void) __attribute__((visibility("default"), u
 const char *__lsan_default_options(void)
 {
 	return "print_suppressions=0";
-}
-
-#define RFLAGS_TF  (1ull << 8)
-#define RFLAGS_IF  (1ull << 9)
-#define RFLAGS_NT  (1ull << 14)
-#define RFLAGS_RF  (1ull << 16)
-#define RFLAGS_VM  (1ull << 17)
-#define EFER_MSR   0xc0000080u
-#define HFLAGS_OFF 176 /* QEMU CPUX86State: regs[16], eip, eflags, cc_dst/src/src2, cc_op, df */
-#define HF_LONG    ((1u << 7) | (1u << 14) | (1u << 15)) /* PE, LMA, CS64 */
-#define CODE_PAGES 256 /* code pages remembered for invalidation (power of two) */
-#define STOP_NONE  (-1)
-
-/* The CPUID of the soft engine's CPU model, taken once per VM from a scratch engine. */
-struct hv_soft_cpuid {
-	unsigned n;
-	struct {
-		uint32_t leaf, sub, r[4];
-	} e[16];
-};
-
-struct code_page {
-	uint64_t vpage; /* guest-virtual page the soft engine ran code from; 0 = free */
-	uint64_t gpa;   /* its guest-physical page then */
-	_Atomic bool stale;
-};
-
-struct hv_soft {
-	struct hv_vcpu *vcpu;
-	uc_engine *uc;
-	uc_context *ctx;
-	size_t hflags_off; /* offset of hflags in the context blob */
-	int stop;          /* enum hv_soft_exit once a hook decided to stop, else STOP_NONE */
-	bool leave_on_user;
-	uint64_t insns, next_check, last_io_insn, start_ns;
-	unsigned irq_seen;
-	/* An `int n` or fault seen by the INTR hook, delivered after uc_emu_start returns. */
-	bool intr_pending;
-	uint32_t intr_no;
-	uint64_t fixup_rip; /* RIP to resume at after a hook-initiated hand-back, or 0 */
-	uint64_t last_vpage;
-	pthread_mutex_t lock; /* code_pages inserts and stale marks */
-	struct code_page code[CODE_PAGES];
-	bool warned_seg;
-	struct hv_cpu_state base; /* the state last loaded: hidden parts and xsave beyond SSE */
-};
-
-/* ---- guest-virtual addresses (4-level paging; the soft engine only runs long mode) ---- */
-
-static int gva_to_gpa(struct hv_vm *vm, uint64_t cr3, uint64_t gva, uint64_t *gpa)
-{
-	uint64_t table = cr3 & 0x000ffffffffff000ull;
-	for (int level = 3; level >= 0; level--) {
-		unsigned idx = (unsigned)((gva >> (12 + 9 * level)) & 511);
-		uint64_t e;
-		if (hv_mem_read(&vm->mem, table + idx * 8ull, &e, 8) < 0 || !(e & 1))
-			return -EFAULT;
-		uint64_t addr = e & 0x000ffffffffff000ull;
-		if (level > 0 && level < 3 && (e & 0x80)) { /* 1 GiB or 2 MiB page */
-			uint64_t mask = (1ull << (12 + 9 * level)) - 1;
-			*gpa = (addr & ~mask) + (gva & mask);
-			return 0;
-		}
-		table = addr;
-	}
-	*gpa = table + (gva & 0xfff);
-	return 0;
-}
-
-static int gva_rw(struct hv_vm *vm, uint64_t cr3, uint64_t gva, void *buf, size_t len,
-		  bool write)
-{
-	uint8_t *b = buf;
-	while (len) {
-		uint64_t gpa;
-		size_t chunk = 4096 - (gva & 0xfff);
-		if (chunk > len)
-			chunk = len;
-		if (gva_to_gpa(vm, cr3, gva, &gpa) < 0)
-			return -EFAULT;
-		int r = write ? hv_mem_write(&vm->mem, gpa, b, chunk)
-			      : hv_mem_read(&vm->mem, gpa, b, chunk);
-		if (r < 0)
-			return r;
-		gva += chunk;
-		b += chunk;
-		len -= chunk;
-	}
-	return 0;
-}
-
-/* ---- segment descriptors <-> KVM segments ---- */
-
-static uint32_t seg_flags(const struct kvm_segment *s)
-{
-	return ((uint32_t)s->type << 8) | ((uint32_t)s->s << 12) | ((uint32_t)s->dpl << 13) |
-	       ((uint32_t)s->present << 15) | ((uint32_t)s->avl << 20) | ((uint32_t)s->l << 21) |
-	       ((uint32_t)s->db << 22) | ((uint32_t)s->g << 23);
-}
-
-static void seg_from_flags(struct kvm_segment *s, uint16_t sel, uint64_t base, uint32_t limit,
-			   uint32_t f)
-{
-	*s = (struct kvm_segment){
-		.selector = sel,
-		.base = base,
-		.limit = limit,
-		.type = (f >> 8) & 15,
-		.s = (f >> 12) & 1,
-		.dpl = (f >> 13) & 3,
-		.present = (f >> 15) & 1,
-		.avl = (f >> 20) & 1,
-		.l = (f >> 21) & 1,
-		.db = (f >> 22) & 1,
-		.g = (f >> 23) & 1,
-		.unusable = !((f >> 15) & 1),
-	};
-}
-
-/* Decodes selector sel from the GDT/LDT as the CPU would have loaded it. A null selector
- * gives the unusable segment a 64-bit CPU leaves behind (for SS: RPL = cpl). */
-static void seg_decode(struct hv_vm *vm, const struct hv_cpu_state *st, uint16_t sel,
-		       unsigned cpl, bool is_ss, struct kvm_segment *out)
-{
-	if ((sel & 0xfffc) == 0) {
-		*out = (struct kvm_segment){.selector = sel, .unusable = 1};
-		if (is_ss) {
-			/* What KVM itself stores for a null SS in 64-bit mode. */
-			*out = (struct kvm_segment){.selector = sel, .type = 3, .s = 1, .present = 1,
-						    .db = 1, .g = 1, .limit = 0xffffffff,
-						    .dpl = (uint8_t)cpl};
-		}
-		return;
-	}
-	uint64_t tbase = (sel & 4) ? st->sregs.ldt.base : st->sregs.gdt.base;
-	uint32_t desc[2];
-	if (gva_rw(vm, st->sregs.cr3, tbase + (sel & ~7u), desc, 8, false) < 0) {
-		*out = (struct kvm_segment){.selector = sel, .unusable = 1};
-		return;
-	}
-	uint64_t base = (desc[0] >> 16) | ((uint64_t)(desc[1] & 0xff) << 16) |
-			((uint64_t)(desc[1] >> 24) << 24);
-	uint32_t limit = (desc[0] & 0xffff) | (desc[1] & 0xf0000);
-	if (desc[1] & (1u << 23))
-		limit = (limit << 12) | 0xfff;
-	seg_from_flags(out, sel, base, limit, desc[1] & 0x00f0ff00u);
-	out->type |= 1; /* the CPU sets the accessed bit when it loads a segment */
-}
-
-/* ---- CPL through the saved context ---- */
-
-static int set_cpl(struct hv_soft *sf, unsigned cpl)
-{
-	if (uc_context_save(sf->uc, sf->ctx) != UC_ERR_OK)
-		return -EIO;
-	uint8_t *b = (uint8_t *)sf->ctx;
-	uint32_t hf;
-	memcpy(&hf, b + sf->hflags_off, 4);
-	if ((hf & 3) == cpl)
-		return 0;
-	hf = (hf & ~3u) | cpl;
-	memcpy(b + sf->hflags_off, &hf, 4);
-	return uc_context_restore(sf->uc, sf->ctx) == UC_ERR_OK ? 0 : -EIO;
-}
-
-/* Finds hflags in the context blob: RAX and RCX are set to markers, the blob searched for
- * them, and the word HFLAGS_OFF after RAX must look like long mode at CPL0. */
-static int find_hflags(struct hv_soft *sf)
-{
-	uint64_t m1 = 0x48594c4f4e474131ull, m2 = 0x48594c4f4e474132ull;
-	uc_reg_write(sf->uc, UC_X86_REG_RAX, &m1);
-	uc_reg_write(sf->uc, UC_X86_REG_RCX, &m2);
-	if (uc_context_save(sf->uc, sf->ctx) != UC_ERR_OK)
-		return -EIO;
-	size_t size = uc_context_size(sf->uc);
-	const uint8_t *b = (const uint8_t *)sf->ctx;
-	for (size_t i = 0; i + 16 + HFLAGS_OFF + 4 <= size + 64; i++) {
-		uint64_t a, c;
-		memcpy(&a, b + i, 8);
-		memcpy(&c, b + i + 8, 8);
-		if (a != m1 || c != m2)
-			continue;
-		uint32_t hf;
-		memcpy(&hf, b + i + HFLAGS_OFF, 4);
-		if ((hf & HF_LONG) != HF_LONG || (hf & 3) != 0)
-			return -ENOTSUP;
-		sf->hflags_off = i + HFLAGS_OFF;
-		return 0;
-	}
-	return -ENOTSUP;
 }
 
 /* ---- hooks ---- */
@@ -295,7 +107,7 @@ static void hook_code(uc_engine *uc, uint64_t address, uint32_t size, void *opaq
 			if (cp->vpage == 0) {
 				uint64_t cr3 = 0, gpa;
 				uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
-				if (gva_to_gpa(vcpu->vm, cr3, vpage, &gpa) == 0) {
+				if (hv_soft_gva_to_gpa(vcpu->vm, cr3, vpage, &gpa) == 0) {
 					pthread_mutex_lock(&sf->lock);
 					cp->gpa = gpa & ~0xfffull;
 					cp->vpage = vpage;
@@ -583,7 +395,7 @@ int hv_soft_create(struct hv_vcpu *vcpu, char *err, size_t errlen)
 	v = st->sregs.cr0;
 	uc_reg_write(sf->uc, UC_X86_REG_CR0, &v);
 	free(st);
-	if (find_hflags(sf) < 0) {
+	if (hv_soft_find_hflags(sf) < 0) {
 		snprintf(err, errlen,
 			 "software engine: this Unicorn's CPU context has an unknown layout");
 		return -ENOTSUP;
@@ -662,330 +474,6 @@ static void drop_stale(struct hv_soft *sf)
 	pthread_mutex_unlock(&sf->lock);
 }
 
-/* ---- state in ---- */
-
-static const int gpr_ids[] = {
-	UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
-	UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,  UC_X86_REG_R9,
-	UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
-	UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
-};
-#define NR_GPRS HD_ARRAY_SIZE(gpr_ids)
-
-static void gpr_ptrs(struct kvm_regs *r, void **p)
-{
-	__u64 *f[] = {&r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi,
-			 &r->rsp, &r->rbp, &r->r8,  &r->r9,  &r->r10, &r->r11,
-			 &r->r12, &r->r13, &r->r14, &r->r15, &r->rip, &r->rflags};
-	for (size_t i = 0; i < NR_GPRS; i++)
-		p[i] = f[i];
-}
-
-static uc_err write_mmr(uc_engine *uc, int id, const struct kvm_segment *s)
-{
-	uc_x86_mmr m = {.selector = s->selector, .base = s->base, .limit = s->limit,
-			.flags = seg_flags(s)};
-	return uc_reg_write(uc, id, &m);
-}
-
-static const int seg_ids[] = {UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
-			      UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS};
-
-static const struct kvm_segment *seg_of(const struct kvm_sregs *sr, size_t i)
-{
-	const struct kvm_segment *segs[] = {&sr->cs, &sr->ss, &sr->ds, &sr->es, &sr->fs, &sr->gs};
-	return segs[i];
-}
-
-/* FXSAVE layout (SDM Vol. 1 §10.5.1): FCW 0, FSW 2, abridged FTW 4, MXCSR 24, ST 32+16i,
- * XMM 160+16i. */
-static void fpu_in(uc_engine *uc, const uint8_t *x)
-{
-	for (int i = 0; i < 16; i++)
-		uc_reg_write(uc, UC_X86_REG_XMM0 + i, x + 160 + 16 * i);
-	uint32_t mxcsr;
-	uint16_t fcw, fsw;
-	memcpy(&mxcsr, x + 24, 4);
-	memcpy(&fcw, x, 2);
-	memcpy(&fsw, x + 2, 2);
-	uint64_t v = mxcsr;
-	uc_reg_write(uc, UC_X86_REG_MXCSR, &v);
-	v = fcw;
-	uc_reg_write(uc, UC_X86_REG_FPCW, &v);
-	v = fsw;
-	uc_reg_write(uc, UC_X86_REG_FPSW, &v);
-	for (int i = 0; i < 8; i++) {
-		uint8_t st[16] = {0};
-		memcpy(st, x + 32 + 16 * i, 10);
-		uc_reg_write(uc, UC_X86_REG_ST0 + i, st);
-	}
-	/* Abridged tag (1 = valid, by physical register) to the full tag (11 = empty). */
-	uint16_t full = 0;
-	for (int i = 7; i >= 0; i--)
-		full = (uint16_t)((full << 2) | ((x[4] >> i) & 1 ? 0 : 3));
-	v = full;
-	uc_reg_write(uc, UC_X86_REG_FPTAG, &v);
-}
-
-static void fpu_out(uc_engine *uc, uint8_t *x)
-{
-	for (int i = 0; i < 16; i++)
-		uc_reg_read(uc, UC_X86_REG_XMM0 + i, x + 160 + 16 * i);
-	uint64_t v = 0;
-	uc_reg_read(uc, UC_X86_REG_MXCSR, &v);
-	uint32_t mxcsr = (uint32_t)v;
-	memcpy(x + 24, &mxcsr, 4);
-	v = 0;
-	uc_reg_read(uc, UC_X86_REG_FPCW, &v);
-	uint16_t w = (uint16_t)v;
-	memcpy(x, &w, 2);
-	v = 0;
-	uc_reg_read(uc, UC_X86_REG_FPSW, &v);
-	w = (uint16_t)v;
-	memcpy(x + 2, &w, 2);
-	for (int i = 0; i < 8; i++) {
-		uint8_t st[16] = {0};
-		uc_reg_read(uc, UC_X86_REG_ST0 + i, st);
-		memcpy(x + 32 + 16 * i, st, 10);
-	}
-	v = 0;
-	uc_reg_read(uc, UC_X86_REG_FPTAG, &v);
-	uint8_t ab = 0;
-	for (int i = 0; i < 8; i++)
-		if (((v >> (2 * i)) & 3) != 3)
-			ab |= (uint8_t)(1u << i);
-	x[4] = ab;
-	x[512] |= 3; /* XSTATE_BV: x87 and SSE state are in the legacy area */
-}
-
-int hv_soft_set_state(struct hv_vcpu *vcpu, const struct hv_cpu_state *s)
-{
-	struct hv_soft *sf = vcpu->soft;
-	uc_engine *uc = sf->uc;
-	const struct kvm_sregs *sr = &s->sregs;
-	sf->base = *s;
-	/* Lines raised from now on send the vCPU back to KVM once the guest can take them. */
-	sf->irq_seen = atomic_load(&vcpu->vm->irq_pending);
-
-	/* FACTS.md order: CR4, EFER, CR0, CR2 (before CR3: writing CR2 clobbers CR3), CR3. */
-	uint64_t v = sr->cr4;
-	uc_reg_write(uc, UC_X86_REG_CR4, &v);
-	uc_x86_msr efer = {EFER_MSR, sr->efer};
-	uc_reg_write(uc, UC_X86_REG_MSR, &efer);
-	v = sr->cr0;
-	uc_reg_write(uc, UC_X86_REG_CR0, &v);
-	v = sr->cr2;
-	uc_reg_write(uc, UC_X86_REG_CR2, &v);
-	v = sr->cr3;
-	uc_reg_write(uc, UC_X86_REG_CR3, &v);
-	uc_x86_mmr dt = {.base = sr->gdt.base, .limit = sr->gdt.limit};
-	uc_reg_write(uc, UC_X86_REG_GDTR, &dt);
-	dt = (uc_x86_mmr){.base = sr->idt.base, .limit = sr->idt.limit};
-	uc_reg_write(uc, UC_X86_REG_IDTR, &dt);
-	write_mmr(uc, UC_X86_REG_TR, &sr->tr);
-	write_mmr(uc, UC_X86_REG_LDTR, &sr->ldt);
-
-	/* Selectors are loaded through the descriptor tables, with the checks of the CPL they
-	 * will run at: set that CPL first. */
-	unsigned cpl = sr->cs.selector & 3;
-	if (set_cpl(sf, cpl) < 0)
-		return -EIO;
-	for (size_t i = 0; i < HD_ARRAY_SIZE(seg_ids); i++) {
-		v = seg_of(sr, i)->selector;
-		if (uc_reg_write(uc, seg_ids[i], &v) != UC_ERR_OK && !sf->warned_seg) {
-			sf->warned_seg = true;
-			hd_warn(TAG, "vCPU %u: Unicorn refused selector 0x%llx (segment %zu)",
-				vcpu->index, (unsigned long long)v, i);
-		}
-	}
-	v = sr->fs.base;
-	uc_reg_write(uc, UC_X86_REG_FS_BASE, &v);
-	v = sr->gs.base;
-	uc_reg_write(uc, UC_X86_REG_GS_BASE, &v);
-	for (unsigned i = 0; i < HV_MSR_COUNT; i++) {
-		uc_x86_msr m = {hv_msr_index[i], s->msr[i]};
-		uc_reg_write(uc, UC_X86_REG_MSR, &m);
-	}
-	struct kvm_regs regs = s->regs;
-	void *ptrs[NR_GPRS];
-	gpr_ptrs(&regs, ptrs);
-	if (uc_reg_write_batch(uc, (int *)gpr_ids, ptrs, (int)NR_GPRS) != UC_ERR_OK)
-		return -EIO;
-	fpu_in(uc, (const uint8_t *)s->xsave.region);
-	return 0;
-}
-
-/* ---- state out ---- */
-
-int hv_soft_get_state(struct hv_vcpu *vcpu, struct hv_cpu_state *s)
-{
-	struct hv_soft *sf = vcpu->soft;
-	uc_engine *uc = sf->uc;
-	struct hv_vm *vm = vcpu->vm;
-	if (s != &sf->base)
-		*s = sf->base;
-	struct kvm_sregs *sr = &s->sregs;
-
-	void *ptrs[NR_GPRS];
-	gpr_ptrs(&s->regs, ptrs);
-	if (uc_reg_read_batch(uc, (int *)gpr_ids, ptrs, (int)NR_GPRS) != UC_ERR_OK)
-		return -EIO;
-	if (sf->fixup_rip) {
-		s->regs.rip = sf->fixup_rip;
-		sf->fixup_rip = 0;
-	}
-	uint64_t v = 0;
-	uc_reg_read(uc, UC_X86_REG_CR0, &v);
-	sr->cr0 = v;
-	uc_reg_read(uc, UC_X86_REG_CR2, &v);
-	sr->cr2 = v;
-	uc_reg_read(uc, UC_X86_REG_CR3, &v);
-	sr->cr3 = v;
-	uc_reg_read(uc, UC_X86_REG_CR4, &v);
-	sr->cr4 = v;
-	uc_x86_msr efer = {EFER_MSR, 0};
-	if (uc_reg_read(uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK)
-		sr->efer = efer.value;
-	uc_x86_mmr m = {0};
-	uc_reg_read(uc, UC_X86_REG_GDTR, &m);
-	sr->gdt.base = m.base;
-	sr->gdt.limit = (uint16_t)m.limit;
-	uc_reg_read(uc, UC_X86_REG_IDTR, &m);
-	sr->idt.base = m.base;
-	sr->idt.limit = (uint16_t)m.limit;
-	/* TR and LDTR: Unicorn reports their hidden parts. */
-	uc_reg_read(uc, UC_X86_REG_TR, &m);
-	if (m.selector != sr->tr.selector)
-		seg_from_flags(&sr->tr, m.selector, m.base, m.limit, m.flags);
-	uc_reg_read(uc, UC_X86_REG_LDTR, &m);
-	if (m.selector != sr->ldt.selector)
-		seg_from_flags(&sr->ldt, m.selector, m.base, m.limit, m.flags);
-
-	/* The other segments' hidden parts are not readable: a selector that changed is decoded
-	 * from the descriptor tables as the CPU loaded it. */
-	uint64_t sel[6];
-	for (size_t i = 0; i < 6; i++) {
-		sel[i] = 0;
-		uc_reg_read(uc, seg_ids[i], &sel[i]);
-		sel[i] &= 0xffff;
-	}
-	unsigned cpl = (unsigned)(sel[0] & 3);
-	struct kvm_segment *segs[] = {&sr->cs, &sr->ss, &sr->ds, &sr->es, &sr->fs, &sr->gs};
-	for (size_t i = 0; i < 6; i++) {
-		if (segs[i]->selector == sel[i] && !(i == 1 && segs[i]->dpl != cpl))
-			continue;
-		uint64_t base = segs[i]->base;
-		seg_decode(vm, s, (uint16_t)sel[i], cpl, i == 1, segs[i]);
-		if (i >= 4)
-			segs[i]->base = base; /* FS/GS bases come from the MSRs below */
-	}
-	uc_reg_read(uc, UC_X86_REG_FS_BASE, &v);
-	sr->fs.base = v;
-	uc_reg_read(uc, UC_X86_REG_GS_BASE, &v);
-	sr->gs.base = v;
-	for (unsigned i = 0; i < HV_MSR_COUNT; i++) {
-		uc_x86_msr msr = {hv_msr_index[i], 0};
-		if (uc_reg_read(uc, UC_X86_REG_MSR, &msr) == UC_ERR_OK)
-			s->msr[i] = msr.value;
-	}
-	fpu_out(uc, (uint8_t *)s->xsave.region);
-	sf->base = *s;
-	return 0;
-}
-
-/* ---- interrupt delivery through the IDT (64-bit gates, SDM Vol. 3 §6.14) ---- */
-
-static bool is_soft_int(struct hv_soft *sf, uint64_t rip, uint32_t no, uint64_t cr3)
-{
-	uint8_t insn[2];
-	if (rip < 2 || gva_rw(sf->vcpu->vm, cr3, rip - 2, insn, 2, false) < 0)
-		return false;
-	return insn[0] == 0xcd && insn[1] == no;
-}
-
-static bool has_error_code(uint32_t vec)
-{
-	return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21;
-}
-
-/* Delivers vector vec with the return address rip; returns 0 or -errno (the caller then hands
- * the vCPU back or reports a crash). */
-static int deliver(struct hv_soft *sf, uint32_t vec, uint64_t rip, bool soft_int)
-{
-	uc_engine *uc = sf->uc;
-	struct hv_vm *vm = sf->vcpu->vm;
-	uint64_t cr3 = 0, rsp = 0, rflags = 0, cs = 0, ss = 0;
-	uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
-	uc_reg_read(uc, UC_X86_REG_RSP, &rsp);
-	uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
-	uc_reg_read(uc, UC_X86_REG_CS, &cs);
-	uc_reg_read(uc, UC_X86_REG_SS, &ss);
-	cs &= 0xffff;
-	ss &= 0xffff;
-	unsigned cpl = (unsigned)(cs & 3);
-	uc_x86_mmr idt = {0}, tr = {0};
-	uc_reg_read(uc, UC_X86_REG_IDTR, &idt);
-	uc_reg_read(uc, UC_X86_REG_TR, &tr);
-	if (vec * 16 + 15 > idt.limit)
-		return -EINVAL;
-	uint32_t g[4];
-	if (gva_rw(vm, cr3, idt.base + vec * 16ull, g, 16, false) < 0)
-		return -EFAULT;
-	unsigned type = (g[1] >> 8) & 0xf, dpl = (g[1] >> 13) & 3, ist = g[1] & 7;
-	if (!((g[1] >> 15) & 1) || (type != 0xe && type != 0xf))
-		return -EINVAL;
-	if (soft_int && dpl < cpl)
-		return -EPERM; /* #GP: let KVM deliver it */
-	uint16_t new_cs = (uint16_t)(g[0] >> 16);
-	uint64_t target = (g[0] & 0xffff) | (g[1] & 0xffff0000u) | ((uint64_t)g[2] << 32);
-	unsigned new_cpl = new_cs & 3;
-	if (new_cpl > cpl)
-		return -EPERM;
-	uint64_t new_rsp = rsp;
-	if (ist || new_cpl < cpl) {
-		uint64_t off = ist ? 0x24 + 8ull * (ist - 1) : 4 + 8ull * new_cpl;
-		if (gva_rw(vm, cr3, tr.base + off, &new_rsp, 8, false) < 0)
-			return -EFAULT;
-	}
-	new_rsp &= ~0xfull;
-	uint64_t frame[6];
-	unsigned n = 0;
-	bool err = !soft_int && has_error_code(vec);
-	if (err)
-		frame[n++] = 0; /* Unicorn does not report the error code */
-	frame[n++] = rip;
-	frame[n++] = cs;
-	frame[n++] = rflags;
-	frame[n++] = rsp;
-	frame[n++] = ss;
-	/* frame[] is in push order reversed: the lowest address gets frame[0]. */
-	new_rsp -= 8ull * n;
-	if (gva_rw(vm, cr3, new_rsp, frame, 8ull * n, true) < 0)
-		return -EFAULT;
-	rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
-	if (type == 0xe)
-		rflags &= ~RFLAGS_IF;
-	if (new_cpl != cpl) {
-		if (set_cpl(sf, new_cpl) < 0)
-			return -EIO;
-	}
-	uint64_t v = new_cs;
-	if (uc_reg_write(uc, UC_X86_REG_CS, &v) != UC_ERR_OK)
-		return -EINVAL;
-	if (new_cpl != cpl) {
-		v = new_cpl; /* null SS with RPL = new CPL */
-		uc_reg_write(uc, UC_X86_REG_SS, &v);
-	}
-	uc_reg_write(uc, UC_X86_REG_RSP, &new_rsp);
-	uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
-	uc_reg_write(uc, UC_X86_REG_RIP, &target);
-	atomic_fetch_add(&sf->vcpu->estats.soft_ints, 1);
-	/* A system call is kernel entry: like I/O, it keeps a CPL3 stream from looking quiet,
-	 * so a syscall-dense program stays here instead of paying KVM's emulated CPL0. */
-	sf->last_io_insn = sf->insns;
-	return 0;
-}
-
 /* ---- running ---- */
 
 enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
@@ -1011,7 +499,7 @@ enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
 			uint64_t cr3 = 0;
 			uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 			uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
-			bool soft_int = is_soft_int(sf, rip, sf->intr_no, cr3);
+			bool soft_int = hv_soft_is_int(sf, rip, sf->intr_no, cr3);
 			/* Faults go back to KVM, which re-executes and delivers them exactly (Unicorn's
 			 * vector numbers are not always right, and it has no error code). */
 			if (!soft_int && vm->have_kvm)
@@ -1019,7 +507,7 @@ enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
 			if (!soft_int && sf->intr_no == 3) {
 				soft_int = true; /* int3 is a trap: RIP is already past it */
 			}
-			int r = deliver(sf, sf->intr_no, rip, soft_int);
+			int r = hv_soft_deliver(sf, sf->intr_no, rip, soft_int);
 			if (r < 0) {
 				if (vm->have_kvm) {
 					if (soft_int) {
@@ -1060,7 +548,7 @@ enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
 		uint8_t op = 0;
 		uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 		uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
-		if (rip && gva_rw(vm, cr3, rip - 1, &op, 1, false) == 0 && op == 0xf4)
+		if (rip && hv_soft_gva_rw(vm, cr3, rip - 1, &op, 1, false) == 0 && op == 0xf4)
 			return HV_SOFT_EXIT_HLT;
 		if (vm->have_kvm)
 			return HV_SOFT_EXIT_UNSUPPORTED;
