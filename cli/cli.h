@@ -3,9 +3,11 @@
 #ifndef HD_CLI_H
 #define HD_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include "broker.h"
 #include "hv.h"
 
 /* Exit statuses of the command line itself (the VM's own are HV_EXIT_* in hv.h). */
@@ -17,6 +19,16 @@ extern const size_t hd_demo_guest_elf_len;
 int cmd_vmm(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_broker(int argc, char **argv);
+int cmd_shot(int argc, char **argv);
+
+/* The VMM's end of the display channel (display-link.c): a thread that serves the GPU's heads
+ * to the broker listening at path, reconnecting whenever it goes away. Start after
+ * vgpu_create; stop before hv_vm_destroy. */
+struct vgpu;
+struct display_link;
+int display_link_start(struct vgpu *gpu, const char *path, struct display_link **out);
+void display_link_stop(struct display_link *l);
 
 /* Options that describe one VM, shared by `vmm` and `run`. */
 struct vm_options {
@@ -33,6 +45,7 @@ struct vm_options {
 	int verbose;
 	unsigned long heads;          /* GPU heads */
 	unsigned long gpu_memory_mib; /* GPU memory limit */
+	const char *display;          /* the broker's display channel socket, or NULL */
 };
 
 /* getopt_long table entries and the usage text for them. */
@@ -57,7 +70,41 @@ enum {
 	OPT_HELP_LONG,
 	OPT_HEADS,
 	OPT_GPU_MEMORY,
+	OPT_DISPLAY,
+	OPT_VNC,
+	OPT_WEB,
+	OPT_POLICY,
+	OPT_PASSWORD_FILE,
+	OPT_DPI,
+	OPT_CHANNEL,
 };
+
+/* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
+struct broker_options {
+	char vnc_host[64];
+	unsigned vnc_port;
+	enum broker_policy policy;
+	bool has_password;
+	char password[64];
+	unsigned dpi;
+};
+
+#define BROKER_LONG_OPTIONS                                                              \
+	{"vnc", required_argument, NULL, OPT_VNC}, {"web", required_argument, NULL, OPT_WEB}, \
+		{"policy", required_argument, NULL, OPT_POLICY},                              \
+		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},                \
+		{"dpi", required_argument, NULL, OPT_DPI}
+
+extern const char broker_options_usage[];
+void broker_options_defaults(struct broker_options *o);
+/* Like vm_options_parse: 0, 1 if not a broker option, or -1 after printing an error. */
+int broker_options_parse(struct broker_options *o, const char *cmd, int opt, const char *arg);
+/* -1 after printing why, if the options cannot be served (no password off loopback). */
+int broker_options_check(const struct broker_options *o, const char *cmd);
+void broker_options_config(const struct broker_options *o, struct broker_config *cfg);
+/* Parses ADDR:PORT or [ADDR]:PORT; -1 after printing an error. */
+int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host,
+		       size_t hostlen, unsigned *port);
 
 #define VM_LONG_OPTIONS                                                                  \
 	{"guest", required_argument, NULL, 'g'}, {"memory", required_argument, NULL, 'm'},  \
@@ -71,6 +118,7 @@ enum {
 		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
 		{"heads", required_argument, NULL, OPT_HEADS},                               \
 		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \
+		{"display", required_argument, NULL, OPT_DISPLAY},                           \
 		{"help", no_argument, NULL, 'h'}
 
 #endif

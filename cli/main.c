@@ -1,4 +1,4 @@
-/* main.c: the hyperdesk binary's entry point: dispatches to a subcommand (run, vmm, ctl),
+/* main.c: the hyperdesk binary's entry point: dispatches to a subcommand (run, vmm, ctl, broker, shot),
  * prints --help and --version. Not where any subcommand's own options live. */
 #include <signal.h>
 #include <stdio.h>
@@ -11,9 +11,11 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"run", cmd_run, "start the built-in guest VM (the default job)"},
+	{"run", cmd_run, "start a broker and the built-in guest VM, served over VNC (the default job)"},
 	{"vmm", cmd_vmm, "run one VM: a guest, its devices and its control socket"},
 	{"ctl", cmd_ctl, "send one command to a VM's control socket and print the reply"},
+	{"broker", cmd_broker, "serve VMs' displays to VNC clients, each session at its own shape"},
+	{"shot", cmd_shot, "capture a VNC session at a chosen shape to a PNG"},
 };
 
 static void usage(FILE *f)

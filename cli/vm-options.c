@@ -42,6 +42,9 @@ const char vm_options_usage[] =
 	"      --heads N             displays of the virtual GPU (default 1, at most 16)\n"
 	"      --gpu-memory MiB      host memory the guest may make the GPU use for its\n"
 	"                            resources and framebuffers (default 256)\n"
+	"      --display PATH        serve the display to the broker listening on this\n"
+	"                            unix socket ('hyperdesk broker --channel PATH');\n"
+	"                            the VM keeps running while no broker is there\n"
 	"  -v, --verbose             log more (repeat for debug output)\n"
 	"  -q, --quiet               log errors only\n";
 
@@ -135,6 +138,9 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 	case OPT_GPU_MEMORY:
 		return parse_ulong(cmd, "--gpu-memory", arg, 1, MAX_GPU_MEMORY_MIB,
 				   &o->gpu_memory_mib);
+	case OPT_DISPLAY:
+		o->display = arg;
+		return 0;
 	case OPT_KVM_DEVICE:
 		o->kvm_device = arg;
 		return 0;
@@ -259,7 +265,20 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		hv_vm_destroy(vm);
 		goto out;
 	}
+	struct display_link *link = NULL;
+	if (o->display) {
+		int r = display_link_start(gpu, o->display, &link);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
+				strerror(-r));
+			hv_vm_destroy(vm);
+			vgpu_destroy(gpu);
+			goto out;
+		}
+	}
 	status = hv_vm_run(vm);
+	/* The link calls into the GPU, whose transport the VM owns. */
+	display_link_stop(link);
 	hv_vm_destroy(vm);
 	vgpu_destroy(gpu);
 out:

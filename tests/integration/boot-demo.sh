@@ -37,7 +37,7 @@ expect_in "console goes to the file" "exit: 3" "$(cat "$TMP/console.log")"
 hd vmm --serial none --guest-cmdline exit=4
 expect_rc "--serial none" 4
 
-hd run --guest-cmdline exit=5
+hd run --vnc 127.0.0.1:0 --guest-cmdline exit=5
 expect_rc "hyperdesk run boots the demo guest" 5
 expect_in "run shows the console" "hyperdesk demo guest" "$out"
 

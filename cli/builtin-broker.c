@@ -1,0 +1,231 @@
+/* builtin-broker.c: `hyperdesk broker`: runs the display broker in the foreground (VNC for the
+ * VMs that attach to its display channel) until SIGINT/SIGTERM; also the broker options that
+ * `run` shares. Not the broker itself (display-broker/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "cli.h"
+#include "hd-common.h"
+
+#define MAX_PASSWORD 64
+
+const char broker_options_usage[] =
+	"Broker options:\n"
+	"      --vnc ADDR:PORT       listen for VNC clients (and noVNC over websockets) here\n"
+	"                            (default 127.0.0.1:5900; port 0 picks a free one)\n"
+	"      --policy follow|heads|fixed\n"
+	"                            follow (default): a head takes the shape of the latest\n"
+	"                            session; heads: every session gets a head of its own;\n"
+	"                            fixed: the display is never reconfigured\n"
+	"      --password-file FILE  a VNC password (its first line); required for any\n"
+	"                            address that is not loopback\n"
+	"      --dpi N               tell the guest the sessions' displays have N dots per\n"
+	"                            inch (VNC carries none; default: the VM's own, 96)\n"
+	"      --web ADDR:PORT       serve the noVNC web client: not implemented yet (noVNC\n"
+	"                            can connect to the VNC port itself, over websockets)\n";
+
+void broker_options_defaults(struct broker_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->vnc_host, sizeof(o->vnc_host), "127.0.0.1");
+	o->vnc_port = 5900;
+	o->policy = BROKER_POLICY_FOLLOW;
+}
+
+int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host,
+		       size_t hostlen, unsigned *port)
+{
+	const char *colon;
+	size_t hl;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end[1] != ':')
+			goto bad;
+		hl = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			goto bad;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		goto bad;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p > 65535)
+		goto bad;
+	*port = (unsigned)p;
+	return 0;
+bad:
+	fprintf(stderr, "hyperdesk %s: %s: '%s' is not ADDR:PORT (IPv6 as [ADDR]:PORT)\n", cmd,
+		opt, s);
+	return -1;
+}
+
+static int read_password(const char *cmd, const char *path, char *out, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "hyperdesk %s: cannot open password file '%s': %s\n", cmd, path,
+			strerror(errno));
+		return -1;
+	}
+	ssize_t n = read(fd, out, cap - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	out[n] = 0;
+	out[strcspn(out, "\r\n")] = 0;
+	if (!out[0]) {
+		fprintf(stderr, "hyperdesk %s: password file '%s' is empty\n", cmd, path);
+		return -1;
+	}
+	return 0;
+}
+
+int broker_options_parse(struct broker_options *o, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_VNC:
+		return cli_parse_hostport(cmd, "--vnc", arg, o->vnc_host, sizeof(o->vnc_host),
+					  &o->vnc_port);
+	case OPT_POLICY:
+		if (broker_policy_parse(arg, &o->policy) < 0) {
+			fprintf(stderr, "hyperdesk %s: --policy: '%s' is not follow, heads or fixed\n",
+				cmd, arg);
+			return -1;
+		}
+		return 0;
+	case OPT_PASSWORD_FILE:
+		if (read_password(cmd, arg, o->password, sizeof(o->password)) < 0)
+			return -1;
+		o->has_password = true;
+		return 0;
+	case OPT_DPI: {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+		if (*end || end == arg || v < 24 || v > 1200) {
+			fprintf(stderr, "hyperdesk %s: --dpi: '%s' is not a number from 24 to 1200\n",
+				cmd, arg);
+			return -1;
+		}
+		o->dpi = (unsigned)v;
+		return 0;
+	}
+	case OPT_WEB:
+		fprintf(stderr, "hyperdesk %s: --web: serving the noVNC client is not implemented "
+				"yet; point noVNC at the VNC port (it speaks websockets)\n",
+			cmd);
+		return -1;
+	}
+	return 1;
+}
+
+/* Refuses what the broker would refuse, before anything starts. */
+int broker_options_check(const struct broker_options *o, const char *cmd)
+{
+	if (!o->has_password && !broker_addr_is_loopback(o->vnc_host)) {
+		fprintf(stderr, "hyperdesk %s: --vnc %s is not a loopback address: a VNC password "
+				"(--password-file) is required\n",
+			cmd, o->vnc_host);
+		return -1;
+	}
+	return 0;
+}
+
+void broker_options_config(const struct broker_options *o, struct broker_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->vnc_addr = o->vnc_host;
+	cfg->vnc_port = o->vnc_port;
+	cfg->policy = o->policy;
+	cfg->password = o->has_password ? o->password : NULL;
+	cfg->dpi = o->dpi;
+	cfg->ready_fd = -1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hyperdesk broker --channel PATH [OPTIONS]\n\n"
+		"Serves the displays of the VMs that attach to the display channel at PATH\n"
+		"('hyperdesk vmm --display PATH') to VNC clients until SIGINT/SIGTERM. Every\n"
+		"session asks for its own display shape (SetDesktopSize) and the VM follows\n"
+		"it as --policy says. Exits 0 when stopped, 1 if it cannot start, 2 on a usage\n"
+		"error.\n\n"
+		"      --channel PATH        the display channel's unix socket\n"
+		"%s"
+		"  -v, --verbose             log more (repeat for debug output)\n"
+		"  -q, --quiet               log errors only\n",
+		broker_options_usage);
+}
+
+int cmd_broker(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"channel", required_argument, NULL, OPT_CHANNEL},
+		BROKER_LONG_OPTIONS,
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct broker_options o;
+	const char *channel = NULL;
+	int verbose = 0, opt;
+
+	broker_options_defaults(&o);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (opt == 'v') {
+			verbose++;
+			continue;
+		}
+		if (opt == 'q') {
+			verbose = -1;
+			continue;
+		}
+		if (opt == OPT_CHANNEL) {
+			channel = optarg;
+			continue;
+		}
+		int r = broker_options_parse(&o, "broker", opt, optarg);
+		if (r != 0) {
+			if (r > 0)
+				fprintf(stderr, "try 'hyperdesk broker --help'\n");
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hyperdesk broker: unexpected argument '%s'\n", argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!channel) {
+		fprintf(stderr, "hyperdesk broker: --channel PATH is required\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (broker_options_check(&o, "broker") < 0)
+		return CLI_EXIT_USAGE;
+	hd_log_set_level(verbose < 0 ? HD_LOG_ERROR : verbose == 0 ? HD_LOG_WARN
+				    : verbose == 1 ? HD_LOG_INFO : HD_LOG_DEBUG);
+	struct broker_config cfg;
+	broker_options_config(&o, &cfg);
+	cfg.channel_path = channel;
+	cfg.ready_fd = verbose >= 0 ? STDOUT_FILENO : -1;
+	return broker_run(&cfg);
+}

@@ -1,0 +1,109 @@
+/* broker-internal.h: what the files of display-broker/ share: the broker's state (VMs, their
+ * heads, sessions) under one lock, and the calls between the main loop and session threads.
+ * Not for anything outside this folder. */
+#ifndef BROKER_INTERNAL_H
+#define BROKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "hd-channel.h"
+#include "hd-common.h"
+
+#define BROKER_TAG "broker"
+#define SESSION_MAX_DAMAGE 16
+/* A session whose SetDesktopSize the guest has not followed by then gets an error reply. */
+#define SESSION_REPLY_TIMEOUT_NS (5000ull * 1000 * 1000)
+/* One display request in flight a head: the next waits for the mode, or this long. */
+#define HEAD_REQUEST_TIMEOUT_NS (1000ull * 1000 * 1000)
+
+/* A VM's framebuffer, mapped read-only; sessions hold references while they copy. */
+struct bk_fb {
+	atomic_int refs;
+	const uint8_t *map;
+	size_t size;
+	uint32_t width, height, stride;
+};
+
+struct bk_fb *bk_fb_ref(struct bk_fb *fb);
+void bk_fb_unref(struct bk_fb *fb);
+
+struct bk_head {
+	struct bk_fb *fb;     /* NULL while the guest scans nothing out */
+	uint64_t mode_serial; /* bumps on every MODE */
+	uint64_t frames;
+	/* The display request in flight. */
+	bool req_inflight;
+	uint32_t req_w, req_h;
+	uint64_t req_ns;
+	/* The cursor as the VMM last sent it. */
+	uint64_t cursor_serial; /* bumps on every CURSOR */
+	bool cursor_visible, cursor_has_image;
+	int32_t cursor_x, cursor_y;
+	uint32_t hot_x, hot_y;
+	uint8_t cursor_image[HD_CHAN_CURSOR_BYTES];
+};
+
+struct bk_vm {
+	struct bk_vm *next;
+	unsigned id;
+	int sock;
+	bool hello_seen;
+	char name[HD_CHAN_NAME_MAX + 1];
+	unsigned nr_heads;
+	struct bk_head heads[HD_CHAN_MAX_HEADS];
+};
+
+struct bk_session {
+	struct bk_session *next;
+	unsigned id;
+	int sock; /* the client's TCP socket; libvncserver owns it once the client exists */
+	pthread_t thread;
+	atomic_bool done; /* the thread has finished: join and free */
+	/* Under the broker lock. */
+	struct bk_vm *vm; /* NULL: waiting for a VM, or its VM went away */
+	unsigned head;
+	bool closing;	  /* the session must end (its VM died, the broker stops) */
+	bool ever_attached;
+	struct hd_chan_rect damage[SESSION_MAX_DAMAGE];
+	unsigned nr_damage;
+	bool want_set;	  /* the client asked for a shape */
+	uint32_t want_w, want_h;
+	uint64_t want_ns;
+	bool reply_pending; /* a SetDesktopSize waits for the guest */
+	uint64_t reply_deadline;
+};
+
+struct broker {
+	const struct broker_config *cfg;
+	pthread_mutex_t lock; /* VMs, heads, sessions and their shared fields */
+	struct bk_vm *vms;
+	struct bk_session *sessions;
+	unsigned nr_sessions;
+	unsigned next_vm_id, next_session_id;
+	atomic_bool stopping;
+	char *passwords[2]; /* for libvncserver's rfbCheckPasswordByList */
+};
+
+/* broker.c, under the lock: picks a VM and head for s (by policy), or leaves it waiting. */
+void broker_session_attach(struct broker *b, struct bk_session *s);
+/* Sends a message to a VM without blocking (dropped if the socket is full). Under the lock. */
+void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m);
+/* The physical size for a shape at the configured DPI (0 x 0 without one). */
+void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
+		     uint32_t *hmm);
+
+/* session.c: the thread that serves one VNC client on socket sock. */
+void *session_thread(void *arg);
+struct session_arg {
+	struct broker *b;
+	struct bk_session *s;
+};
+/* Routes libvncserver's log to ours, once. */
+void session_log_init(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* broker.h: the public interface of the display broker: serves the display of the VMs that
+ * attach over the display channel to VNC clients (and browsers through VNC websockets), one
+ * libvncserver screen per session, and asks each VM for the shape its sessions want. Not the
+ * VMM's side of the channel (cli/display-link.c) and never a mapper of guest RAM. */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum broker_policy {
+	BROKER_POLICY_FOLLOW, /* a head follows the most recent session's shape */
+	BROKER_POLICY_HEADS,  /* every session gets a head of its own */
+	BROKER_POLICY_FIXED,  /* no reconfiguration */
+};
+
+#define BROKER_MAX_SESSIONS 64
+/* SetDesktopSize beyond this (each way) is refused with OutOfResources. */
+#define BROKER_MAX_SHAPE 8192
+#define BROKER_MIN_SHAPE 16
+
+struct broker_config {
+	const char *channel_path; /* unix socket the VMMs connect to */
+	const char *vnc_addr;	  /* numeric IPv4 or IPv6 address */
+	unsigned vnc_port;	  /* 0 picks a free port (printed) */
+	enum broker_policy policy;
+	const char *password;	  /* VNC password, or NULL for none (loopback only) */
+	unsigned dpi;		  /* sent as the display's physical size; 0 = the VM's default */
+	int ready_fd;		  /* if >= 0, "ready PORT\n" is written here once listening */
+};
+
+/* Parses "follow", "heads" or "fixed". Returns 0 or -EINVAL. */
+int broker_policy_parse(const char *s, enum broker_policy *out);
+const char *broker_policy_name(enum broker_policy p);
+/* Whether addr (numeric) is a loopback address. */
+bool broker_addr_is_loopback(const char *addr);
+/* Runs until SIGINT/SIGTERM. Returns 0, or 1 after printing why it could not start. */
+int broker_run(const struct broker_config *cfg);
+
+#endif
