@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-engines.sh: time of each engine workload guest (tests/guests: compute, pio, syscall,
-# mixed) under --engine kvm, soft and auto, median of N runs: the process's wall time, and the
+# mixed) and of the demo guest's workload=compute|pio|syscall|mixed (rows demo-NAME) under
+# --engine kvm, soft and auto, median of N runs: the process's wall time, and the
 # guest's own run time (the VMM's account at -v: first vCPU entry to power-off, without the
 # process's start-up and KVM's set-up and teardown); then the measured cost of an engine
 # switch. Prints every command it runs. Not a test: it asserts nothing.
@@ -13,10 +14,16 @@ RUNS=${3:-10}
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 wall_rows=() guest_rows=()
-for g in compute pio syscall mixed; do
+# NAME = a workload guest (tests/guests/NAME.elf); demo-NAME = the built-in demo guest with
+# workload=NAME, the same work behind the demo kernel's boot and system-call path.
+for g in compute pio syscall mixed demo-compute demo-pio demo-syscall demo-mixed; do
 	wall=() guest=()
+	case "$g" in
+	demo-*) guest_args=(--guest-cmdline "workload=${g#demo-}") ;;
+	*) guest_args=(--guest "$GUESTS/$g.elf") ;;
+	esac
 	for e in kvm soft auto; do
-		cmd=("$HD" vmm -v --engine "$e" --guest "$GUESTS/$g.elf" --serial none)
+		cmd=("$HD" vmm -v --engine "$e" "${guest_args[@]}" --serial none)
 		echo "# ${cmd[*]}" >&2
 		times=() ran=()
 		for _ in $(seq "$RUNS"); do
@@ -30,13 +37,13 @@ for g in compute pio syscall mixed; do
 		wall+=("$(printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1 / 1000}')")
 		guest+=("$(printf '%s\n' "${ran[@]}" | median | awk '{printf "%.1f", $1}')")
 	done
-	wall_rows+=("$(printf '%-8s %10s %10s %10s' "$g" "${wall[@]}")")
-	guest_rows+=("$(printf '%-8s %10s %10s %10s' "$g" "${guest[@]}")")
+	wall_rows+=("$(printf '%-12s %10s %10s %10s' "$g" "${wall[@]}")")
+	guest_rows+=("$(printf '%-12s %10s %10s %10s' "$g" "${guest[@]}")")
 done
-printf '%-8s %10s %10s %10s   (wall ms, process start to exit, median of %d runs)\n' \
+printf '%-12s %10s %10s %10s   (wall ms, process start to exit, median of %d runs)\n' \
 	workload kvm soft auto "$RUNS"
 printf '%s\n' "${wall_rows[@]}"
-printf '%-8s %10s %10s %10s   (guest ms, first vCPU entry to power-off, median of %d runs)\n' \
+printf '%-12s %10s %10s %10s   (guest ms, first vCPU entry to power-off, median of %d runs)\n' \
 	workload kvm soft auto "$RUNS"
 printf '%s\n' "${guest_rows[@]}"
 

@@ -80,7 +80,8 @@ static int parse_word_choice(const char *val, size_t len, const char *const *nam
 
 static int opt_workload(struct demo_opts *o, const char *key, const char *val, size_t len)
 {
-	static const char *const names[] = {"static", "typing", "scroll", "video", NULL};
+	static const char *const names[] = {"static",  "typing", "scroll",  "video",
+					    "compute", "pio",	 "syscall", "mixed", NULL};
 	int i = parse_word_choice(val, len, names);
 
 	if (i < 0)
@@ -130,6 +131,13 @@ static int opt_still(struct demo_opts *o, const char *key, const char *val, size
 	return 0;
 }
 
+static int opt_iterations(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	if (parse_uint(val, len, 1000000000, &o->iterations) < 0)
+		return bad_value(key, val, len);
+	return 0;
+}
+
 /* New workloads add a field to struct demo_opts and a row here. */
 static const struct option options[] = {
     {"exit", opt_exit},
@@ -141,6 +149,7 @@ static const struct option options[] = {
     {"cursor", opt_cursor},
     {"gfxtest", opt_gfxtest},
     {"still", opt_still},
+    {"iterations", opt_iterations},
 };
 
 static int is_space(char c)

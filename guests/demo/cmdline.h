@@ -8,6 +8,11 @@ enum demo_workload {
 	WORKLOAD_TYPING, /* a few characters a second, each flushed as its own small rectangle */
 	WORKLOAD_SCROLL, /* a text area scrolling smoothly */
 	WORKLOAD_VIDEO,	 /* full-screen motion every frame, as fast as it goes */
+	/* Engine workloads (workloads.c): no desktop, no GPU; a checksum, then power-off. */
+	WORKLOAD_COMPUTE, /* CPL3 ALU and memory loop */
+	WORKLOAD_PIO,	  /* port I/O bursts at CPL0 (a system call), then at CPL3 */
+	WORKLOAD_SYSCALL, /* int $0x80 round trips */
+	WORKLOAD_MIXED,	  /* rounds of the three */
 };
 
 struct demo_opts {
@@ -22,10 +27,15 @@ struct demo_opts {
 	int hw_cursor;	    /* cursor=hw: the device's cursor plane instead of a drawn pointer */
 	int gfxtest;	    /* gfxtest=1: self-test of the graphics calls instead of the desktop */
 	int still;	    /* still=1: a fixed clock, no run-dependent counters (reference images) */
+	unsigned iterations; /* iterations=N: an engine workload's count (0 = its default) */
 };
 
 /* Space-separated key=value words; a later word overrides an earlier one. Unknown keys only
  * warn. Returns 0, or -1 after printing "error: ..." for a value a known key rejects. */
 int cmdline_parse(const char *cmdline, struct demo_opts *opts);
+
+/* workloads.c: runs an engine workload (WORKLOAD_COMPUTE..WORKLOAD_MIXED), prints its
+ * checksum and powers off with status 0. */
+__attribute__((noreturn)) void engine_workload_run(const struct demo_opts *opts);
 
 #endif

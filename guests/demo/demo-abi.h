@@ -39,6 +39,14 @@
 #define SYS_MEM_STATS		13 /* (struct demo_mem_stats *) -> 0 */
 #define SYS_CURSOR_SET		14 /* (const uint32_t pixels[64*64] or NULL, hot_x | hot_y << 16, head) */
 #define SYS_CURSOR_MOVE		15 /* (head, x, y) -> 0 */
+/* Engine workloads (workload=compute|pio|syscall|mixed, workloads.c). Numbered apart from the
+ * others; both never fail and return all 64 bits as the value, even where it looks negative. */
+#define SYS_WORK_ARITH 32 /* (x) -> x after 16 rounds of x = x * 5 + 1 */
+#define SYS_WORK_PIO   33 /* (count, acc) -> acc after count OUT+IN pairs on DEMO_WORK_PORT */
+
+/* The one port the program may use itself (the TSS I/O bitmap allows it, IOPL stays 0): the
+ * UART's scratch register, which reads back what was written and changes nothing else. */
+#define DEMO_WORK_PORT 0x3ff
 
 #define DEMO_EIO       5   /* the device failed or stopped answering */
 #define DEMO_EBADF     9   /* no such surface handle */

@@ -1,6 +1,6 @@
 /* main.c: the demo guest's CPL3 program: prints the banner, echoes the command line, obeys
- * its test hooks and exit=, then runs the desktop. Not privileged: everything it needs from
- * the machine comes through a syscall. */
+ * its test hooks and exit=, then runs an engine workload or the desktop. Not privileged:
+ * everything it needs from the machine comes through a syscall. */
 #include "cmdline.h"
 #include "desktop.h"
 #include "ulib.h"
@@ -57,6 +57,8 @@ void umain(void)
 		uprintf("exit: %u\n", opts.exit_code);
 		uexit((int)opts.exit_code);
 	}
+	if (opts.workload >= WORKLOAD_COMPUTE)
+		engine_workload_run(&opts);
 	if (opts.gfxtest)
 		gfx_selftest(&opts);
 	desktop_run(&opts, &bi);

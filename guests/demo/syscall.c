@@ -105,6 +105,31 @@ static long sys_sleep(uint64_t ms)
 	return 0;
 }
 
+/*
+ * The engine workloads' kernel work (demo-abi.h): a fixed bit of arithmetic, so a round trip
+ * is entry, ~50 instructions and exit; and a burst of port I/O at CPL0. Written as the
+ * workload guests in tests/guests write them, so the checksums can be compared.
+ */
+static uint64_t sys_work_arith(uint64_t x)
+{
+	uint32_t n = 16;
+
+	asm("1: lea 1(%0,%0,4), %0\n\t"
+	    "dec %1\n\t"
+	    "jnz 1b"
+	    : "+r"(x), "+r"(n));
+	return x;
+}
+
+static uint64_t sys_work_pio(uint64_t count, uint64_t acc)
+{
+	for (uint32_t i = (uint32_t)count; i; i--) {
+		outb(DEMO_WORK_PORT, (uint8_t)i);
+		acc = (acc << 3 | acc >> 61) + inb(DEMO_WORK_PORT);
+	}
+	return acc;
+}
+
 long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		      uint64_t nr)
 {
@@ -141,6 +166,10 @@ long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 		return ksys_cursor_set(a0, a1, a2);
 	case SYS_CURSOR_MOVE:
 		return ksys_cursor_move(a0, a1, a2);
+	case SYS_WORK_ARITH:
+		return (long)sys_work_arith(a0);
+	case SYS_WORK_PIO:
+		return (long)sys_work_pio(a0, a1);
 	default:
 		return -DEMO_ENOSYS;
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# engines.sh: the execution engines give the same guest-visible results: the demo guest and
-# the engine workloads (tests/guests: compute, pio, syscall, mixed) print the same output and
-# exit status under kvm, soft and auto; without KVM the VMM says so once and runs soft.
+# engines.sh: the execution engines give the same guest-visible results: the demo guest, its
+# engine workloads (workload=compute|pio|syscall|mixed) and the workload guests (tests/guests)
+# print the same output and exit status under kvm, soft and auto; without KVM the VMM says so
+# once and runs soft.
 . "$(dirname "$0")/lib.sh"
 
 if ! "$HD" vmm --help 2>&1 | grep -q "auto|kvm|soft"; then
@@ -68,6 +69,36 @@ if [ -n "$GUESTS" ]; then
 		done
 	done
 fi
+
+# The same workloads in the demo guest (workload=NAME): one checksum line under every engine,
+# exit 0, the whole output identical; at the default sizes the checksum is the asm guest's.
+for g in compute pio syscall mixed; do
+	ref_out="" ref_sum=""
+	for engine in kvm soft auto; do
+		hd vmm --engine "$engine" --guest-cmdline "workload=$g"
+		sum=$(sed -n 's/^checksum: 0x\([0-9a-f]\{16\}\)$/\1/p' <<<"$out")
+		if [ "$rc" -ne 0 ] || [ -z "$sum" ]; then
+			not_ok "demo workload=$g on $engine: exit $rc, checksum '$sum'" "stdout: $out" \
+				"stderr: $err"
+			continue
+		fi
+		if [ -z "$ref_sum" ]; then
+			ref_out=$out ref_sum=$sum
+			ok "demo workload=$g on $engine: checksum 0x$sum"
+		elif [ "$out" = "$ref_out" ]; then
+			ok "demo workload=$g on $engine: same checksum and output"
+		else
+			not_ok "demo workload=$g on $engine: differs" "want: $ref_out" "got: $out"
+		fi
+	done
+	if [ -n "$ref_sum" ] && [ -n "$GUESTS" ] && [ -e "$GUESTS/$g.elf" ]; then
+		hd vmm --engine kvm --guest "$GUESTS/$g.elf"
+		expect_in "demo workload=$g: same checksum as tests/guests/$g" "$g checksum $ref_sum" \
+			"$out"
+	fi
+done
+hd vmm --guest-cmdline "workload=syscall iterations=10"
+expect_in "demo workload=syscall iterations=10" "workload: syscall, 10 int \$0x80" "$out"
 
 # The control socket shows the mode, each vCPU's engine and the engine counters.
 sock="$TMP/ctl.sock"
