@@ -27,8 +27,15 @@ const char broker_options_usage[] =
 	"                            address that is not loopback\n"
 	"      --dpi N               tell the guest the sessions' displays have N dots per\n"
 	"                            inch (VNC carries none; default: the VM's own, 96)\n"
-	"      --web ADDR:PORT       serve the noVNC web client: not implemented yet (noVNC\n"
-	"                            can connect to the VNC port itself, over websockets)\n";
+	"      --web ADDR:PORT       also serve the noVNC web client over HTTP here (port 0\n"
+	"                            picks a free one); open http://ADDR:PORT/ in a browser:\n"
+	"                            it connects to the VNC port over websockets and the\n"
+	"                            display takes the window's size. Loopback unless a\n"
+	"                            --password-file is given\n"
+	"      --novnc DIR           the noVNC client for --web (the @novnc/novnc npm package\n"
+	"                            that scripts/setup installs; default: found beside the\n"
+	"                            binary, in ../share/hyperdesk/novnc or, in a build tree,\n"
+	"                            ../../web/node_modules/@novnc/novnc)\n";
 
 void broker_options_defaults(struct broker_options *o)
 {
@@ -124,21 +131,83 @@ int broker_options_parse(struct broker_options *o, const char *cmd, int opt, con
 		return 0;
 	}
 	case OPT_WEB:
-		fprintf(stderr, "hyperdesk %s: --web: serving the noVNC client is not implemented "
-				"yet; point noVNC at the VNC port (it speaks websockets)\n",
-			cmd);
-		return -1;
+		if (cli_parse_hostport(cmd, "--web", arg, o->web_host, sizeof(o->web_host),
+				       &o->web_port) < 0)
+			return -1;
+		o->has_web = true;
+		return 0;
+	case OPT_NOVNC:
+		if (strlen(arg) >= sizeof(o->novnc)) {
+			fprintf(stderr, "hyperdesk %s: --novnc: the path is too long\n", cmd);
+			return -1;
+		}
+		snprintf(o->novnc, sizeof(o->novnc), "%s", arg);
+		return 0;
 	}
 	return 1;
 }
 
+/* The default noVNC folder: beside the binary (installed), or in the source tree of a build
+ * tree's binary (BUILD/cli/hyperdesk). "" if neither holds it. */
+static void find_novnc(char *out, size_t cap)
+{
+	static const char *const rel[] = {"/../share/hyperdesk/novnc",
+					  "/../../web/node_modules/@novnc/novnc"};
+	char exe[1024], err[600];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	out[0] = 0;
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	for (size_t i = 0; i < HD_ARRAY_SIZE(rel); i++) {
+		char dir[2100];
+		snprintf(dir, sizeof(dir), "%s%s", exe, rel[i]);
+		char *real = realpath(dir, NULL);
+		if (real && strlen(real) < cap && broker_web_check(real, err, sizeof(err)) == 0) {
+			snprintf(out, cap, "%s", real);
+			free(real);
+			return;
+		}
+		free(real);
+	}
+}
+
 /* Refuses what the broker would refuse, before anything starts. */
-int broker_options_check(const struct broker_options *o, const char *cmd)
+int broker_options_check(struct broker_options *o, const char *cmd)
 {
 	if (!o->has_password && !broker_addr_is_loopback(o->vnc_host)) {
 		fprintf(stderr, "hyperdesk %s: --vnc %s is not a loopback address: a VNC password "
 				"(--password-file) is required\n",
 			cmd, o->vnc_host);
+		return -1;
+	}
+	if (!o->has_web)
+		return 0;
+	if (!o->has_password && !broker_addr_is_loopback(o->web_host)) {
+		fprintf(stderr, "hyperdesk %s: --web %s is not a loopback address: a VNC password "
+				"(--password-file) is required\n",
+			cmd, o->web_host);
+		return -1;
+	}
+	char err[600];
+	if (o->novnc[0]) {
+		if (broker_web_check(o->novnc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --web: %s\n", cmd, err);
+			return -1;
+		}
+		return 0;
+	}
+	find_novnc(o->novnc, sizeof(o->novnc));
+	if (!o->novnc[0]) {
+		fprintf(stderr, "hyperdesk %s: --web: the noVNC client is not installed (looked "
+				"beside the binary in ../share/hyperdesk/novnc and "
+				"../../web/node_modules/@novnc/novnc): run scripts/setup, or give "
+				"--novnc DIR (the @novnc/novnc package)\n",
+			cmd);
 		return -1;
 	}
 	return 0;
@@ -153,6 +222,9 @@ void broker_options_config(const struct broker_options *o, struct broker_config 
 	cfg->password = o->has_password ? o->password : NULL;
 	cfg->dpi = o->dpi;
 	cfg->ready_fd = -1;
+	cfg->web_addr = o->has_web ? o->web_host : NULL;
+	cfg->web_port = o->web_port;
+	cfg->web_root = o->novnc;
 }
 
 static void usage(FILE *f)
@@ -162,8 +234,9 @@ static void usage(FILE *f)
 		"Serves the displays of the VMs that attach to the display channel at PATH\n"
 		"('hyperdesk vmm --display PATH') to VNC clients until SIGINT/SIGTERM. Every\n"
 		"session asks for its own display shape (SetDesktopSize) and the VM follows\n"
-		"it as --policy says. Exits 0 when stopped, 1 if it cannot start, 2 on a usage\n"
-		"error.\n\n"
+		"it as --policy says. Once listening it prints 'ready PORT' on stdout ('ready\n"
+		"PORT web WEBPORT' with --web). Exits 0 when stopped, 1 if it cannot start, 2 on\n"
+		"a usage error.\n\n"
 		"      --channel PATH        the display channel's unix socket\n"
 		"%s"
 		"  -v, --verbose             log more (repeat for debug output)\n"

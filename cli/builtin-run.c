@@ -31,8 +31,8 @@ static void usage(FILE *f)
 		broker_options_usage, vm_options_usage);
 }
 
-/* Waits for the broker's "ready PORT" line. Returns the port or -1. */
-static int wait_ready(int fd)
+/* Waits for the broker's "ready PORT [web WEBPORT]" line. Returns the port or -1. */
+static int wait_ready(int fd, unsigned *web_port)
 {
 	char line[64];
 	size_t len = 0;
@@ -50,8 +50,11 @@ static int wait_ready(int fd)
 		len += (size_t)n;
 		line[len] = 0;
 		unsigned port;
-		if (strchr(line, '\n') && sscanf(line, "ready %u", &port) == 1)
+		if (strchr(line, '\n') && sscanf(line, "ready %u", &port) == 1) {
+			if (sscanf(line, "ready %*u web %u", web_port) != 1)
+				*web_port = 0;
 			return (int)port;
+		}
 	}
 	return -1;
 }
@@ -153,7 +156,8 @@ int cmd_run(int argc, char **argv)
 			rmdir(dir);
 		return HV_EXIT_FAILURE;
 	}
-	int port = wait_ready(ready[0]);
+	unsigned web_port = 0;
+	int port = wait_ready(ready[0], &web_port);
 	close(ready[0]);
 	if (port < 0) {
 		fprintf(stderr, "hyperdesk run: the broker did not start\n");
@@ -174,6 +178,12 @@ int cmd_run(int argc, char **argv)
 			v6 ? "]" : "", port, broker_policy_name(bo.policy), v6 ? "[" : "", h,
 			v6 ? "]" : "", port, channel, o.control ? ", control socket " : "",
 			o.control ? o.control : "");
+		if (bo.has_web) {
+			const char *w = bo.web_host;
+			bool w6 = strchr(w, ':') != NULL;
+			fprintf(stderr, "hyperdesk: web client at http://%s%s%s:%u/ (noVNC)\n",
+				w6 ? "[" : "", w, w6 ? "]" : "", web_port);
+		}
 	}
 	o.display = channel;
 	int status = vm_options_run(&o, "run");

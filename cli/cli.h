@@ -23,11 +23,13 @@ int cmd_broker(int argc, char **argv);
 int cmd_shot(int argc, char **argv);
 
 /* The VMM's end of the display channel (display-link.c): a thread that serves the GPU's heads
- * to the broker listening at path, reconnecting whenever it goes away. Start after
- * vgpu_create; stop before hv_vm_destroy. */
+ * to the broker listening at path, reconnecting whenever it goes away, and feeds the broker's
+ * input to the keyboard and tablet. Start after vgpu_create and hv_input_create; stop before
+ * hv_vm_destroy. */
 struct vgpu;
 struct display_link;
-int display_link_start(struct vgpu *gpu, const char *path, struct display_link **out);
+int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
+		       const char *path, struct display_link **out);
 void display_link_stop(struct display_link *l);
 
 /* Options that describe one VM, shared by `vmm` and `run`. */
@@ -77,6 +79,7 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_DPI,
 	OPT_CHANNEL,
+	OPT_NOVNC,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -87,20 +90,26 @@ struct broker_options {
 	bool has_password;
 	char password[64];
 	unsigned dpi;
+	bool has_web;
+	char web_host[64];
+	unsigned web_port;
+	char novnc[1024]; /* the noVNC package folder; "" until found */
 };
 
 #define BROKER_LONG_OPTIONS                                                              \
 	{"vnc", required_argument, NULL, OPT_VNC}, {"web", required_argument, NULL, OPT_WEB}, \
 		{"policy", required_argument, NULL, OPT_POLICY},                              \
 		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},                \
-		{"dpi", required_argument, NULL, OPT_DPI}
+		{"dpi", required_argument, NULL, OPT_DPI},                                    \
+		{"novnc", required_argument, NULL, OPT_NOVNC}
 
 extern const char broker_options_usage[];
 void broker_options_defaults(struct broker_options *o);
 /* Like vm_options_parse: 0, 1 if not a broker option, or -1 after printing an error. */
 int broker_options_parse(struct broker_options *o, const char *cmd, int opt, const char *arg);
-/* -1 after printing why, if the options cannot be served (no password off loopback). */
-int broker_options_check(const struct broker_options *o, const char *cmd);
+/* -1 after printing why, if the options cannot be served (no password off loopback, no
+ * noVNC for --web); finds the default noVNC folder. */
+int broker_options_check(struct broker_options *o, const char *cmd);
 void broker_options_config(const struct broker_options *o, struct broker_config *cfg);
 /* Parses ADDR:PORT or [ADDR]:PORT; -1 after printing an error. */
 int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host,

@@ -17,6 +17,8 @@
 #include "cli.h"
 #include "hd-channel.h"
 #include "hd-common.h"
+#include "hv.h"
+#include "keymap.h"
 #include "vgpu.h"
 
 #define TAG		"display-link"
@@ -25,6 +27,26 @@
 /* A frame not acknowledged within this time is given up on (the broker may be stuck); the
  * next damage goes out anyway, at most this often. */
 #define ACK_TIMEOUT_NS	(1000ull * 1000 * 1000)
+
+/* evdev numbers (linux/input-event-codes.h) the link emits. */
+#define EV_SYN	   0x00
+#define EV_KEY	   0x01
+#define EV_REL	   0x02
+#define EV_ABS	   0x03
+#define SYN_REPORT 0
+#define ABS_X	   0x00
+#define ABS_Y	   0x01
+#define REL_WHEEL  0x08
+#define BTN_LEFT   0x110
+#define BTN_RIGHT  0x111
+#define BTN_MIDDLE 0x112
+/* RFB's pointer button mask (RFC 6143 §7.5.5), which the channel carries as is. */
+#define RFB_BUTTON_LEFT	      0x01u
+#define RFB_BUTTON_MIDDLE     0x02u
+#define RFB_BUTTON_RIGHT      0x04u
+#define RFB_BUTTON_WHEEL_UP   0x08u
+#define RFB_BUTTON_WHEEL_DOWN 0x10u
+#define KEY_CODES 256
 
 struct link_head {
 	/* Written by the GPU's listener (vCPU threads) under link->lock. */
@@ -54,8 +76,11 @@ struct display_link {
 	struct link_head heads[VGPU_MAX_HEADS];
 	int sock;
 	bool hello_seen;
-	uint64_t input_dropped;
-	bool warned_input;
+	/* Input: the link thread's own. */
+	struct hv_input *keyboard, *tablet;
+	uint32_t buttons;		 /* the tablet's RFB button mask as last sent */
+	bool shift_added[KEY_CODES];	 /* a key pressed with a Shift we added for it */
+	uint64_t input_dropped;		 /* unmapped keysyms, pointer events without a mode */
 	struct vgpu_cursor_info cursor; /* 16 KiB: not on the stack */
 };
 
@@ -161,14 +186,89 @@ static void on_connected(struct display_link *l)
 		hd_info(TAG, "connected to the broker at %s", l->path);
 }
 
+static void apply_key(struct display_link *l, uint32_t keysym, bool down)
+{
+	bool shifted;
+	int code = keymap_from_keysym(keysym, &shifted);
+	struct hv_input_event ev[4];
+	unsigned n = 0;
+
+	if (code <= 0 || code >= KEY_CODES) {
+		l->input_dropped++;
+		hd_debug(TAG, "keysym %#x has no key", keysym);
+		return;
+	}
+	/* VNC sends the character ('A'); the guest expects keys. A client that did not press
+	 * Shift itself for a shifted character gets one added around the key. */
+	if (down && shifted && !l->shift_added[code]) {
+		/* Whether the client holds Shift is not tracked per session; adding one when it
+		 * already does is harmless (the guest sees Shift held either way). */
+		ev[n++] = (struct hv_input_event){EV_KEY, KEYMAP_KEY_LEFTSHIFT, 1};
+		l->shift_added[code] = true;
+	}
+	ev[n++] = (struct hv_input_event){EV_KEY, (uint16_t)code, down ? 1 : 0};
+	if (!down && l->shift_added[code]) {
+		ev[n++] = (struct hv_input_event){EV_KEY, KEYMAP_KEY_LEFTSHIFT, 0};
+		l->shift_added[code] = false;
+	}
+	ev[n++] = (struct hv_input_event){EV_SYN, SYN_REPORT, 0};
+	hv_input_send(l->keyboard, ev, n);
+}
+
+/* Scales a coordinate in [0, size) to the tablet's [0, HV_INPUT_ABS_MAX], rounding, so that
+ * the guest's inverse (abs * (size - 1) / max, rounded) gives the pixel back. */
+static int32_t to_abs(uint32_t v, uint32_t size)
+{
+	if (size <= 1)
+		return 0;
+	if (v > size - 1)
+		v = size - 1;
+	return (int32_t)(((uint64_t)v * HV_INPUT_ABS_MAX + (size - 1) / 2) / (size - 1));
+}
+
+static void apply_pointer(struct display_link *l, unsigned head, uint32_t x, uint32_t y,
+			  uint32_t mask)
+{
+	static const struct {
+		uint32_t bit;
+		uint16_t code;
+	} buttons[] = {{RFB_BUTTON_LEFT, BTN_LEFT},
+		       {RFB_BUTTON_MIDDLE, BTN_MIDDLE},
+		       {RFB_BUTTON_RIGHT, BTN_RIGHT}};
+	struct hv_input_event ev[8];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	uint32_t w = l->heads[head].width, h = l->heads[head].height;
+	pthread_mutex_unlock(&l->lock);
+	if (!w || !h) {
+		l->input_dropped++; /* no picture on that head: nothing to point at */
+		return;
+	}
+	ev[n++] = (struct hv_input_event){EV_ABS, ABS_X, to_abs(x, w)};
+	ev[n++] = (struct hv_input_event){EV_ABS, ABS_Y, to_abs(y, h)};
+	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++)
+		if ((mask ^ l->buttons) & buttons[i].bit)
+			ev[n++] = (struct hv_input_event){EV_KEY, buttons[i].code,
+							  (mask & buttons[i].bit) ? 1 : 0};
+	/* RFB sends a wheel notch as a press and a release of its button: count presses. */
+	uint32_t pressed = mask & ~l->buttons;
+	if (pressed & RFB_BUTTON_WHEEL_UP)
+		ev[n++] = (struct hv_input_event){EV_REL, REL_WHEEL, 1};
+	if (pressed & RFB_BUTTON_WHEEL_DOWN)
+		ev[n++] = (struct hv_input_event){EV_REL, REL_WHEEL, -1};
+	ev[n++] = (struct hv_input_event){EV_SYN, SYN_REPORT, 0};
+	l->buttons = mask;
+	hv_input_send(l->tablet, ev, n);
+}
+
 static void apply_input(struct display_link *l, const struct hd_chan_msg *m)
 {
-	/* No input device yet: count, say so once. */
-	l->input_dropped++;
-	if (!l->warned_input) {
-		l->warned_input = true;
-		hd_info(TAG, "input from the broker is dropped: this VM has no input device yet");
-	}
+	/* The codec checked kind, head and ranges. */
+	if (m->u.input.kind == HD_CHAN_INPUT_KEY)
+		apply_key(l, m->u.input.a, m->u.input.b != 0);
+	else if (m->u.input.kind == HD_CHAN_INPUT_POINTER)
+		apply_pointer(l, m->u.input.head, m->u.input.a, m->u.input.b, m->u.input.c);
 }
 
 static void handle_packet(struct display_link *l, const uint8_t *buf, size_t len, int fd)
@@ -405,9 +505,12 @@ static void *link_thread(void *arg)
 	return NULL;
 }
 
-int display_link_start(struct vgpu *gpu, const char *path, struct display_link **out)
+int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
+		       const char *path, struct display_link **out)
 {
 	struct display_link *l = hd_xzalloc(sizeof(*l));
+	l->keyboard = keyboard;
+	l->tablet = tablet;
 	l->path = hd_xstrdup(path);
 	l->gpu = gpu;
 	l->nr_heads = vgpu_num_heads(gpu);

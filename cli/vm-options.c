@@ -265,22 +265,39 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		hv_vm_destroy(vm);
 		goto out;
 	}
+	/* And a keyboard and a tablet (virtio-input), fed by the display link; like the GPU
+	 * they outlive the VM. */
+	struct hv_input *keyboard = NULL, *tablet = NULL;
+	int r = hv_input_create(vm, HV_INPUT_KEYBOARD, &keyboard);
+	if (r == 0)
+		r = hv_input_create(vm, HV_INPUT_TABLET, &tablet);
+	if (r < 0) {
+		fprintf(stderr, "hyperdesk %s: cannot add the input devices: %s\n", cmd,
+			strerror(-r));
+		goto out_devices;
+	}
 	struct display_link *link = NULL;
 	if (o->display) {
-		int r = display_link_start(gpu, o->display, &link);
+		r = display_link_start(gpu, keyboard, tablet, o->display, &link);
 		if (r < 0) {
 			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
 				strerror(-r));
-			hv_vm_destroy(vm);
-			vgpu_destroy(gpu);
-			goto out;
+			goto out_devices;
 		}
 	}
 	status = hv_vm_run(vm);
-	/* The link calls into the GPU, whose transport the VM owns. */
+	/* The link calls into the GPU and the input devices, whose transports the VM owns. */
 	display_link_stop(link);
 	hv_vm_destroy(vm);
 	vgpu_destroy(gpu);
+	hv_input_destroy(keyboard);
+	hv_input_destroy(tablet);
+	goto out;
+out_devices:
+	hv_vm_destroy(vm);
+	vgpu_destroy(gpu);
+	hv_input_destroy(keyboard);
+	hv_input_destroy(tablet);
 out:
 	if (serial_file >= 0)
 		close(serial_file);

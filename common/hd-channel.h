@@ -44,7 +44,7 @@ enum hd_chan_role {
 
 enum hd_chan_input_kind {
 	HD_CHAN_INPUT_KEY = 1,	   /* a = X11 keysym, b = 1 down / 0 up */
-	HD_CHAN_INPUT_POINTER = 2, /* a = x, b = y in head pixels, c = button mask (bit 0 left) */
+	HD_CHAN_INPUT_POINTER = 2, /* a = x, b = y in head pixels, c = RFB button mask */
 };
 
 #define HD_CHAN_CURSOR_VISIBLE 1u

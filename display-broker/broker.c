@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker-internal.h"
+#include "http.h"
 
 #define TAG BROKER_TAG
 #define MAX_VMS 32
@@ -542,11 +543,17 @@ static int read_password_ok(const struct broker_config *cfg)
 	return -1;
 }
 
+int broker_web_check(const char *dir, char *err, size_t errlen)
+{
+	return web_check_root(dir, err, errlen);
+}
+
 int broker_run(const struct broker_config *cfg)
 {
 	struct broker b = {.cfg = cfg};
 	int status = 1, ep = -1, sfd = -1, chan = -1, vnc = -1, tfd = -1;
-	unsigned port = 0;
+	unsigned port = 0, web_port = 0;
+	struct web_server *web = NULL;
 
 	if (read_password_ok(cfg) < 0)
 		return 1;
@@ -572,6 +579,21 @@ int broker_run(const struct broker_config *cfg)
 		goto out;
 	}
 	vnc = r;
+	if (cfg->web_addr) {
+		struct web_config wc = {.addr = cfg->web_addr,
+					.port = cfg->web_port,
+					.root = cfg->web_root,
+					.vnc_port = port};
+		/* The page connects to the VNC address, or to its own host for a wildcard one. */
+		if (strcmp(cfg->vnc_addr, "0.0.0.0") && strcmp(cfg->vnc_addr, "::"))
+			wc.vnc_host = cfg->vnc_addr;
+		char err[600];
+		web = web_start(&wc, &web_port, err, sizeof(err));
+		if (!web) {
+			fprintf(stderr, "hyperdesk broker: --web: %s\n", err);
+			goto out;
+		}
+	}
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -600,9 +622,13 @@ int broker_run(const struct broker_config *cfg)
 
 	hd_info(TAG, "VNC on %s port %u, display channel %s, policy %s", cfg->vnc_addr, port,
 		cfg->channel_path, broker_policy_name(cfg->policy));
+	if (web)
+		hd_info(TAG, "web client on %s port %u, from %s", cfg->web_addr, web_port,
+			cfg->web_root);
 	if (cfg->ready_fd >= 0) {
-		char line[32];
-		int n = snprintf(line, sizeof(line), "ready %u\n", port);
+		char line[48];
+		int n = web ? snprintf(line, sizeof(line), "ready %u web %u\n", port, web_port)
+			    : snprintf(line, sizeof(line), "ready %u\n", port);
 		if (write(cfg->ready_fd, line, (size_t)n) < 0)
 			hd_debug(TAG, "ready line: %s", strerror(errno));
 	}
@@ -648,6 +674,7 @@ int broker_run(const struct broker_config *cfg)
 	status = 0;
 
 out:
+	web_stop(web);
 	atomic_store(&b.stopping, true);
 	pthread_mutex_lock(&b.lock);
 	for (struct bk_session *s = b.sessions; s; s = s->next)

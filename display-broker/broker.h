@@ -6,6 +6,7 @@
 #define BROKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum broker_policy {
@@ -26,7 +27,11 @@ struct broker_config {
 	enum broker_policy policy;
 	const char *password;	  /* VNC password, or NULL for none (loopback only) */
 	unsigned dpi;		  /* sent as the display's physical size; 0 = the VM's default */
-	int ready_fd;		  /* if >= 0, "ready PORT\n" is written here once listening */
+	int ready_fd;		  /* if >= 0, "ready PORT\n" is written here once listening
+				   * ("ready PORT web WEBPORT\n" with the web client) */
+	const char *web_addr;	  /* serve the noVNC web client here (numeric), or NULL */
+	unsigned web_port;	  /* 0 picks a free port */
+	const char *web_root;	  /* the noVNC package folder (holds core/rfb.js) */
 };
 
 /* Parses "follow", "heads" or "fixed". Returns 0 or -EINVAL. */
@@ -34,6 +39,8 @@ int broker_policy_parse(const char *s, enum broker_policy *out);
 const char *broker_policy_name(enum broker_policy p);
 /* Whether addr (numeric) is a loopback address. */
 bool broker_addr_is_loopback(const char *addr);
+/* Whether dir holds the noVNC client; 0, or -1 with why in err. */
+int broker_web_check(const char *dir, char *err, size_t errlen);
 /* Runs until SIGINT/SIGTERM. Returns 0, or 1 after printing why it could not start. */
 int broker_run(const struct broker_config *cfg);
 

@@ -412,6 +412,9 @@ void *session_thread(void *arg)
 	/* Start on the head's picture straight away if there is one. */
 	if (!update(&l))
 		goto out;
+	/* The client has not seen a size yet: its first ExtendedDesktopSize is the server's
+	 * (reason 0), not a change another client asked for. */
+	set_resize_reason(l.screen, rfbExtDesktopSize_GenericChange, rfbExtDesktopSize_Success);
 	while (l.screen->clientHead) {
 		rfbProcessEvents(l.screen, POLL_US);
 		if (!l.screen->clientHead || !update(&l))

@@ -218,6 +218,46 @@ void hv_virtio_needs_reset(struct hv_virtio_mmio *t);
 /* Sets InterruptStatus bits (HV_VIRTIO_ISR_*) and raises the line if it was low. */
 void hv_virtio_interrupt(struct hv_virtio_mmio *t, uint32_t isr_bits);
 
+/* ======================= virtio-input =======================
+ * virtio 1.2 §5.8 input devices (virtio-input.c): a keyboard (EV_KEY with a PC keyboard's
+ * keys, EV_LED, EV_REP) or a tablet (EV_ABS X/Y over 0..HV_INPUT_ABS_MAX, BTN_LEFT/RIGHT/
+ * MIDDLE, REL_WHEEL). Events are evdev's (type, code, value); the caller ends each burst with
+ * EV_SYN/SYN_REPORT. hv_input_send may be called from any thread: events wait in a ring of
+ * HV_INPUT_RING (the oldest dropped and counted when it is full) until the guest has eventq
+ * buffers; while no driver is live (before DRIVER_OK, after a reset) they are dropped. */
+#define HV_INPUT_RING	 256
+#define HV_INPUT_ABS_MAX 32767
+
+enum hv_input_kind { HV_INPUT_KEYBOARD = 1, HV_INPUT_TABLET = 2 };
+
+/* struct virtio_input_event; little-endian on the wire, host order here. */
+struct hv_input_event {
+	uint16_t type, code;
+	int32_t value;
+};
+
+struct hv_input_stats {
+	uint64_t queued, delivered, dropped;
+	uint64_t bad_buffers;   /* eventq buffers too small for an event, returned empty */
+	uint64_t status_events; /* statusq buffers consumed */
+	uint32_t leds;          /* LED bits the driver last set (statusq EV_LED) */
+	uint32_t pending;       /* events waiting for a buffer */
+};
+
+struct hv_input;
+struct hv_vm;
+
+/* Adds the device to vm (hv_vm_add_virtio). It outlives the VM: destroy it after
+ * hv_vm_destroy. Returns 0 or -errno. */
+int hv_input_create(struct hv_vm *vm, enum hv_input_kind kind, struct hv_input **out);
+void hv_input_send(struct hv_input *d, const struct hv_input_event *ev, unsigned n);
+void hv_input_get_stats(struct hv_input *d, struct hv_input_stats *out);
+void hv_input_destroy(struct hv_input *d);
+/* The pieces of hv_input_create, for tests that bring their own transport. */
+int hv_input_new(enum hv_input_kind kind, struct hv_input **out);
+const struct hv_virtio_dev_ops *hv_input_virtio_ops(void);
+void hv_input_set_transport(struct hv_input *d, struct hv_virtio_mmio *t);
+
 /* ======================= ELF loader ======================= */
 struct hv_elf_image {
 	uint64_t entry;

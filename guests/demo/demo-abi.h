@@ -39,6 +39,9 @@
 #define SYS_MEM_STATS		13 /* (struct demo_mem_stats *) -> 0 */
 #define SYS_CURSOR_SET		14 /* (const uint32_t pixels[64*64] or NULL, hot_x | hot_y << 16, head) */
 #define SYS_CURSOR_MOVE		15 /* (head, x, y) -> 0 */
+/* Input (input.c): the virtio-input keyboard and tablet. */
+#define SYS_INPUT_OPEN 16 /* () -> DEMO_INPUT_KEYBOARD | DEMO_INPUT_TABLET found, or -ENODEV */
+#define SYS_INPUT_READ 17 /* (struct demo_input_event *, max, timeout_ms) -> events read */
 /* Engine workloads (workload=compute|pio|syscall|mixed, workloads.c). Numbered apart from the
  * others; both never fail and return all 64 bits as the value, even where it looks negative. */
 #define SYS_WORK_ARITH 32 /* (x) -> x after 16 rounds of x = x * 5 + 1 */
@@ -110,6 +113,16 @@ struct demo_surface_info {
 	uint64_t size; /* mapped bytes, stride * height rounded up to 2 MiB */
 	uint32_t pieces; /* guest-memory pieces behind it (1 unless RAM is fragmented) */
 	uint32_t resource_id;
+};
+
+#define DEMO_INPUT_KEYBOARD 1u
+#define DEMO_INPUT_TABLET   2u
+#define DEMO_INPUT_ABS_MAX  32767 /* tablet positions are scaled to 0..this on both axes */
+
+/* An evdev event as the device sent it (EV_KEY, EV_ABS, EV_REL, EV_SYN...). */
+struct demo_input_event {
+	uint16_t type, code;
+	int32_t value;
 };
 
 struct demo_mem_stats {

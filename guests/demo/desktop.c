@@ -249,6 +249,132 @@ static void second_tick(void)
 	}
 }
 
+/* ------------------------------ input ------------------------------ */
+
+/* evdev codes (linux/input-event-codes.h) the desktop understands. */
+#define EV_SYN	       0
+#define EV_KEY	       1
+#define EV_ABS	       3
+#define KEY_BACKSPACE  14
+#define KEY_ENTER      28
+#define KEY_LEFTSHIFT  42
+#define KEY_RIGHTSHIFT 54
+#define KEY_SPACE      57
+#define KEY_KPENTER    96
+#define BTN_LEFT       0x110
+
+static int have_input, shift_held;
+static int abs_x = -1, abs_y = -1; /* the tablet's position, 0..DEMO_INPUT_ABS_MAX */
+
+/* US layout, key codes 2..53 unshifted and shifted; ' ' where a code types nothing. */
+static const char keys_plain[] = "1234567890-=  qwertyuiop[]  asdfghjkl;'` \\zxcvbnm,./";
+static const char keys_shift[] = "!@#$%^&*()_+  QWERTYUIOP{}  ASDFGHJKL:\"~ |ZXCVBNM<>?";
+
+static char key_char(unsigned code)
+{
+	if (code == KEY_SPACE)
+		return ' ';
+	if (code < 2 || code - 2 >= sizeof(keys_plain) - 1)
+		return 0;
+	char c = (shift_held ? keys_shift : keys_plain)[code - 2];
+	return c == ' ' ? 0 : c;
+}
+
+/* A key press for the terminal's line editor; returns whether the terminal changed. */
+static int edit_key(const struct desk *d, unsigned code)
+{
+	int room = d->term_cols - 19; /* the prompt is 18 columns, the caret one */
+	char c;
+
+	if (room > DESK_CMD_MAX)
+		room = DESK_CMD_MAX;
+	if (code == KEY_BACKSPACE) {
+		if (!st.cmd_len)
+			return 0;
+		st.cmd[--st.cmd_len] = '\0';
+		return 1;
+	}
+	if (code == KEY_ENTER || code == KEY_KPENTER) {
+		if (st.ncmd == DESK_CMD_LINES) {
+			for (int i = 1; i < DESK_CMD_LINES; i++)
+				memcpy(st.cmd_done[i - 1], st.cmd_done[i], sizeof(st.cmd_done[0]));
+			st.ncmd--;
+		}
+		memcpy(st.cmd_done[st.ncmd++], st.cmd, sizeof(st.cmd));
+		st.cmd_len = 0;
+		st.cmd[0] = '\0';
+		return 1;
+	}
+	c = key_char(code);
+	if (!c || st.cmd_len >= room)
+		return 0;
+	st.cmd[st.cmd_len++] = c;
+	st.cmd[st.cmd_len] = '\0';
+	return 1;
+}
+
+/* Moves the pointer (and the ripple with it) to the tablet's position on head 0. */
+static void pointer_update(struct desk *d, int click_on)
+{
+	struct rect before = rect_union(d->ptr, d->click_on ? d->click : rect_make(0, 0, 0, 0));
+
+	if (abs_x >= 0)
+		d->ptr_x = (int)(((int64_t)abs_x * (d->cv.w - 1) + DEMO_INPUT_ABS_MAX / 2) /
+				 DEMO_INPUT_ABS_MAX);
+	if (abs_y >= 0)
+		d->ptr_y = (int)(((int64_t)abs_y * (d->cv.h - 1) + DEMO_INPUT_ABS_MAX / 2) /
+				 DEMO_INPUT_ABS_MAX);
+	d->ptr = pointer_rect(d->ptr_x, d->ptr_y, d->scale);
+	d->click_on = click_on;
+	d->click = scene_click_rect(d, d->ptr_x, d->ptr_y);
+	if (st.hw_cursor)
+		sys_cursor_move(0, (uint32_t)d->ptr_x, (uint32_t)d->ptr_y);
+	paint_flush(d, rect_union(before, rect_union(d->ptr, d->click_on ? d->click
+									: rect_make(0, 0, 0, 0))));
+}
+
+/* Reads what the keyboard and tablet sent and shows it on head 0: the pointer follows the
+ * tablet, the left button shows a ripple, keys edit the terminal's last line. */
+static void input_poll(void)
+{
+	static struct demo_input_event ev[64] __attribute__((aligned(8)));
+	struct desk *d = &desks[0];
+	int term_dirty = 0, moved = 0, click = d->click_on;
+	long n;
+
+	if (!have_input)
+		return;
+	do {
+		n = sys_input_read(ev, 64, 0);
+		for (long i = 0; i < n; i++) {
+			unsigned code = ev[i].code;
+
+			if (ev[i].type == EV_ABS && code < 2) {
+				*(code ? &abs_y : &abs_x) = ev[i].value;
+				moved = 1;
+			} else if (ev[i].type == EV_KEY && code == BTN_LEFT) {
+				click = ev[i].value != 0;
+				moved = 1;
+			} else if (ev[i].type == EV_KEY && (code == KEY_LEFTSHIFT ||
+							    code == KEY_RIGHTSHIFT)) {
+				shift_held = ev[i].value != 0;
+			} else if (ev[i].type == EV_KEY && ev[i].value && code < 256 && d->active &&
+				   st.workload == WORKLOAD_STATIC) {
+				term_dirty |= edit_key(d, code);
+			} else if (ev[i].type == EV_SYN && moved && d->active) {
+				pointer_update(d, click);
+				moved = 0;
+			}
+		}
+	} while (n == 64);
+	if (moved && d->active)
+		pointer_update(d, click);
+	if (term_dirty && !rect_empty(d->term))
+		paint_flush(d, d->term_body);
+	if ((moved || term_dirty) && d->active)
+		end_frame();
+}
+
 /* One step of the workload on head 0; returns the ms until the next. */
 static uint32_t work_step(void)
 {
@@ -291,6 +417,7 @@ void desktop_run(const struct demo_opts *o, const struct demo_bootinfo *bi)
 	long heads;
 	char line[64];
 	uint64_t next_sec, next_work;
+	long r0;
 
 	opts = o;
 	st.vcpus = bi->hv.vcpu_count;
@@ -320,6 +447,13 @@ void desktop_run(const struct demo_opts *o, const struct demo_bootinfo *bi)
 	log_line(line, 1);
 	if (st.workload == WORKLOAD_VIDEO)
 		scene_video_init();
+	r0 = sys_input_open();
+	if (r0 > 0) {
+		have_input = 1;
+		uprintf("input: %s%s%s\n", r0 & DEMO_INPUT_KEYBOARD ? "keyboard" : "",
+			r0 == (DEMO_INPUT_KEYBOARD | DEMO_INPUT_TABLET) ? ", " : "",
+			r0 & DEMO_INPUT_TABLET ? "tablet" : "");
+	}
 
 	refresh_stats();
 	sec_start = mono_ns();
@@ -342,6 +476,7 @@ void desktop_run(const struct demo_opts *o, const struct demo_bootinfo *bi)
 			uprintf("error: display wait failed: %ld\n", r);
 			sys_sleep(1000);
 		}
+		input_poll();
 		now = mono_ns();
 		if (st.workload != WORKLOAD_STATIC && now >= next_work) {
 			uint32_t ms = work_step();

@@ -9,6 +9,9 @@
 
 #define INFO_ROWS 10
 
+#define DESK_CMD_MAX   63
+#define DESK_CMD_LINES 4
+
 /* What the desktop shows; the same for every head. */
 struct desk_state {
 	struct demo_display_info disp;
@@ -27,6 +30,12 @@ struct desk_state {
 	int nlog;
 	uint32_t vcpus, ram_mib;
 	int still; /* still=1: the clock shows DESK_STILL_WALL_NS; frame, rate, uptime, IRQs hidden */
+	/* The terminal's line editor (keyboard input, static workload): the line being typed
+	 * and the lines entered before it, oldest first. */
+	char cmd[DESK_CMD_MAX + 1];
+	int cmd_len;
+	char cmd_done[DESK_CMD_LINES][DESK_CMD_MAX + 1];
+	int ncmd;
 };
 
 /* The time still=1 shows: Thu 1 Jan 2026 12:00:00 UTC. */
@@ -53,6 +62,8 @@ struct desk {
 	struct rect dock;
 	int ptr_x, ptr_y;
 	struct rect ptr;
+	int click_on;	   /* the tablet's left button is down: a ripple under the pointer */
+	struct rect click; /* where the ripple is */
 };
 
 /* Places everything for the desk's size and DPI. */
@@ -68,6 +79,8 @@ int scene_typing_full(const struct desk *d, uint32_t n);
 int scene_line_h(const struct desk *d);
 /* Precomputes the video workload's tables; cheap, idempotent. */
 void scene_video_init(void);
+/* The click ripple around the pointer's tip at (x, y). */
+struct rect scene_click_rect(const struct desk *d, int x, int y);
 /* Video: moves the pointer along its path for st->phase. */
 void scene_animate(struct desk *d, const struct desk_state *st);
 

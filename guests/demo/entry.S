@@ -134,6 +134,7 @@ int80_entry:
 
 	IRQ_STUB irq_stub_timer, VEC_TIMER
 	IRQ_STUB irq_stub_gpu, VEC_GPU
+	IRQ_STUB irq_stub_input, VEC_INPUT
 	IRQ_STUB irq_stub_spurious, VEC_SPURIOUS
 
 irq_common:

@@ -165,7 +165,8 @@ long ksys_display_wait(uint64_t timeout_ms, uint64_t uinfo)
 			changed = 1;
 			break;
 		}
-		if (!timeout_ms || rdtsc() >= deadline)
+		/* Input waiting: the program reads it (input_read) and comes back. */
+		if (!timeout_ms || rdtsc() >= deadline || input_pending())
 			break;
 		kwait_until(deadline);
 	}

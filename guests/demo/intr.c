@@ -202,6 +202,8 @@ void irq_dispatch(uint64_t vector)
 {
 	if (vector == VEC_GPU)
 		gpu_interrupt();
+	else if (vector == VEC_INPUT)
+		input_interrupt();
 	/* The timer only ends a HLT; the waiter re-checks its own deadline. A spurious vector
 	 * must not be acknowledged (it set no in-service bit). */
 	if (vector != VEC_SPURIOUS)

@@ -127,6 +127,7 @@ static void idt_init(void)
 	idt[2 * DEMO_INT_SYSCALL + 1] = stub >> 32;
 	idt_irq(VEC_TIMER, irq_stub_timer);
 	idt_irq(VEC_GPU, irq_stub_gpu);
+	idt_irq(VEC_INPUT, irq_stub_input);
 	idt_irq(VEC_SPURIOUS, irq_stub_spurious);
 	asm volatile("lidt %0" : : "m"(idtr) : "memory");
 }

@@ -17,6 +17,7 @@
  * class (vector >> 4) of each is what the local APIC compares. */
 #define VEC_TIMER    0x40
 #define VEC_GPU	     0x41
+#define VEC_INPUT    0x42
 #define VEC_SPURIOUS 0xff
 
 /* GDT selectors. Kernel code/data match the boot GDT; user data before user code is the
@@ -75,7 +76,7 @@ static inline void cpu_relax(void)
 extern char __kdata_start[], __user_start[], __user_data_start[], __user_end[];
 extern char user_entry[], user_stack_top[];
 extern char exc_stubs[], int80_entry[], kstack_bsp_top[], kstack_ist_top[];
-extern char irq_stub_timer[], irq_stub_gpu[], irq_stub_spurious[];
+extern char irq_stub_timer[], irq_stub_gpu[], irq_stub_spurious[], irq_stub_input[];
 
 /* Boot info as validated by kmain; NULL-free from then on. */
 extern const struct hv_boot_info *boot_info;
@@ -138,6 +139,11 @@ long ksys_surface_destroy(uint64_t handle);
 long ksys_mem_stats(uint64_t ustats);
 long ksys_cursor_set(uint64_t upixels, uint64_t hot, uint64_t head);
 long ksys_cursor_move(uint64_t head, uint64_t x, uint64_t y);
+/* Input (input.c): the devices' interrupt, and whether events wait for the program. */
+long ksys_input_open(void);
+long ksys_input_read(uint64_t uev, uint64_t max, uint64_t timeout_ms);
+void input_interrupt(void);
+int input_pending(void);
 __attribute__((noreturn)) void enter_user(void *entry, void *stack_top);
 #endif
 

@@ -469,17 +469,22 @@ static void paint_terminal(struct desk *d, const struct desk_state *st, struct r
 		term_text(d, b.x, y, line, C_TEXT);
 		y += lh;
 		paint_prompt_line(d, b.x, y, "dmesg | tail");
-		/* The newest lines that fit, above a last prompt. */
-		for (int i = st->nlog - (b.y + b.h - y) / lh + 2; i < st->nlog; i++) {
+		/* The newest lines that fit, above the lines typed and a last prompt. */
+		for (int i = st->nlog - (b.y + b.h - y) / lh + 2 + st->ncmd; i < st->nlog; i++) {
 			if (i < 0)
 				continue;
 			y += lh;
 			term_text(d, b.x, y, st->log[i], C_DIM);
 		}
+		for (int i = 0; i < st->ncmd; i++) {
+			y += lh;
+			if (y + lh <= b.y + b.h)
+				paint_prompt_line(d, b.x, y, st->cmd_done[i]);
+		}
 		y += lh;
 		if (y + lh <= b.y + b.h) {
-			paint_prompt_line(d, b.x, y, "");
-			term_text(d, b.x + 18 * fw, y, G_BLOCK, C_ACCENT);
+			paint_prompt_line(d, b.x, y, st->cmd);
+			term_text(d, b.x + (18 + st->cmd_len) * fw, y, G_BLOCK, C_ACCENT);
 		}
 	}
 	d->cv.clip = saved;
@@ -623,9 +628,19 @@ void scene_paint(struct desk *d, const struct desk_state *st, struct rect clip)
 		paint_terminal(d, st, clip);
 	if (rect_overlaps(clip, d->panel))
 		paint_panel(d, st);
+	if (d->click_on && rect_overlaps(clip, d->click))
+		paint_circle(c, d->click.x + d->click.w / 2, d->click.y + d->click.h / 2,
+			     d->click.w / 2, C_ACCENT, 110);
 	if (!st->hw_cursor && rect_overlaps(clip, d->ptr))
 		paint_pointer(c, d->ptr_x, d->ptr_y, d->scale);
 	c->clip = rect_make(0, 0, c->w, c->h);
+}
+
+struct rect scene_click_rect(const struct desk *d, int x, int y)
+{
+	int r = sc(d, 14);
+
+	return rect_make(x - r, y - r, 2 * r + 1, 2 * r + 1);
 }
 
 struct rect scene_typing_rect(const struct desk *d, uint32_t n)

@@ -166,6 +166,10 @@ long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 		return ksys_cursor_set(a0, a1, a2);
 	case SYS_CURSOR_MOVE:
 		return ksys_cursor_move(a0, a1, a2);
+	case SYS_INPUT_OPEN:
+		return ksys_input_open();
+	case SYS_INPUT_READ:
+		return ksys_input_read(a0, a1, a2);
 	case SYS_WORK_ARITH:
 		return (long)sys_work_arith(a0);
 	case SYS_WORK_PIO:

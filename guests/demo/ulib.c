@@ -104,6 +104,16 @@ long sys_cursor_move(uint32_t head, uint32_t x, uint32_t y)
 	return syscall3(SYS_CURSOR_MOVE, head, x, y);
 }
 
+long sys_input_open(void)
+{
+	return syscall3(SYS_INPUT_OPEN, 0, 0, 0);
+}
+
+long sys_input_read(struct demo_input_event *ev, uint32_t max, uint64_t timeout_ms)
+{
+	return syscall3(SYS_INPUT_READ, (long)ev, max, (long)timeout_ms);
+}
+
 /* ------------------------------ memory ------------------------------ */
 
 /* String instructions: the program runs natively (CPL3), where REP MOVSB/STOSB are the

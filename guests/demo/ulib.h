@@ -33,6 +33,8 @@ long sys_surface_destroy(uint32_t handle);
 long sys_mem_stats(struct demo_mem_stats *st);
 long sys_cursor_set(const uint32_t *pixels, uint32_t hot_x, uint32_t hot_y, uint32_t head);
 long sys_cursor_move(uint32_t head, uint32_t x, uint32_t y);
+long sys_input_open(void);
+long sys_input_read(struct demo_input_event *ev, uint32_t max, uint64_t timeout_ms);
 
 /* Output is buffered and written a line at a time: each write is a trip through the
  * (slowly emulated) kernel. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # broker.sh: the display broker with real clients on loopback: `hyperdesk run` serving VNC,
 # `hyperdesk shot` at three shapes compared with tests/reference/, vncsnapshot, hostile clients,
-# the policies, and the broker and the VMM each surviving the other's death. Not a timing test.
+# the policies (and a follow session told of another's resize), password authentication, and
+# the broker and the VMM each surviving the other's death. Not a timing test.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
@@ -100,6 +101,27 @@ else
 	not_ok "vncsnapshot is not installed (scripts/setup installs it)"
 fi
 
+# ---- follow: a session already connected is told of another session's resize ----
+timeout -k 2 40 python3 "$HERE/rfbwatch.py" "$PORT" 20 1024x768 >"$TMP/watch.out" 2>&1 &
+WATCH=$!
+PIDS="$PIDS $WATCH"
+for _ in $(seq 50); do grep -q '^ready' "$TMP/watch.out" && break; sleep 0.1; done
+shot other --size 1024x768 -o "$TMP/other.png"
+wait "$WATCH"
+wrc=$?
+[ "$rc" -eq 0 ] && ok "follow: a second session resizes head 0 to 1024x768" || not_ok "follow: second session: exit $rc" "$err"
+# ExtendedDesktopSize rectangle: x is the reason (0: the server, 1: this client, 2: another
+# client), y the status (0: success), then the new size and one screen.
+if [ "$wrc" -eq 0 ] && grep -qx "extdesktop 2 0 1024x768 1" "$TMP/watch.out"; then
+	ok "follow: the first session gets ExtendedDesktopSize 1024x768, reason 'another client'"
+else
+	not_ok "follow: the first session was not told of the resize (exit $wrc)" "$(cat "$TMP/watch.out")"
+fi
+[ "$(sed -n 2p "$TMP/watch.out")" = "extdesktop 0 0 800x600 1" ] &&
+	ok "follow: and it first got the current 800x600 as the server's (reason 0)" ||
+	not_ok "follow: no initial ExtendedDesktopSize" "$(cat "$TMP/watch.out")"
+shot back --size 800x600 -o "$TMP/back.png"
+
 # ---- hostile clients: garbage, truncation, a client that never reads, 50 at once ----
 python3 - "$PORT" >"$TMP/hostile.out" 2>&1 <<'PY'
 import socket, struct, sys, time
@@ -147,6 +169,30 @@ kill -INT "$RUN_PID"
 wait "$RUN_PID"
 rrc=$?
 [ "$rrc" -eq 0 ] && ok "Ctrl-C stops run cleanly (exit 0)" || not_ok "run exit after SIGINT: $rrc" "$(tail -5 "$TMP/follow.err")"
+PIDS=""
+
+# ---- password authentication (VNC authentication, --password-file) ----
+printf 'sesame12\n' >"$TMP/pw"
+printf 'wrongpw1\n' >"$TMP/badpw"
+if start_run pw --password-file "$TMP/pw" -C still=1; then ok "run --password-file comes up"; else not_ok "run --password-file" "$(cat "$TMP/pw.err")"; fi
+shot pw-good --password-file "$TMP/pw" -o "$TMP/pw-good.png" --timeout 10000
+[ "$rc" -eq 0 ] && ok "password: the right password is let in" || not_ok "password: right password refused: exit $rc" "$err"
+shot pw-bad --password-file "$TMP/badpw" -o "$TMP/pw-bad.png" --timeout 10000
+[ "$rc" -ne 0 ] && [ ! -e "$TMP/pw-bad.png" ] && ok "password: a wrong password is refused (exit $rc)" || not_ok "password: a wrong password got in"
+shot pw-none -o "$TMP/pw-none.png" --timeout 10000
+[ "$rc" -ne 0 ] && [ ! -e "$TMP/pw-none.png" ] && ok "password: no password is refused (exit $rc)" || not_ok "password: got in without a password"
+printf 'GARBAGE' | python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.recv(12); s.sendall(b"RFB 003.008\n"); n = s.recv(1)[0]; t = s.recv(n)
+assert 2 in t, t
+s.sendall(b"\x02"); s.recv(16); s.sendall(b"\x00" * 5); s.close()  # a short response
+print("ok")' "$PORT" >/dev/null 2>&1
+kill -0 "$RUN_PID" 2>/dev/null && ok "password: run survives wrong and cut-off answers" || not_ok "password: run died"
+shot pw-again --password-file "$TMP/pw" -o "$TMP/pw-again.png" --timeout 10000
+[ "$rc" -eq 0 ] && ok "password: the right password still gets in afterwards" || not_ok "password: refused afterwards: exit $rc" "$err"
+kill -TERM "$RUN_PID"
+wait "$RUN_PID"
 PIDS=""
 
 # ---- heads policy: two sessions at two shapes at once, each on a head of its own ----
@@ -225,8 +271,8 @@ PIDS=""
 hd broker --channel "$CH" --vnc 0.0.0.0:0
 expect_rc "no password off loopback: refused" 2
 expect_in "and says why" "password" "$err"
-hd run --web 127.0.0.1:6080
-expect_rc "--web says plainly it is not implemented" 2
-expect_in "--web message" "not implemented" "$err"
+hd run --web 127.0.0.1:0 --novnc "$TMP"
+expect_rc "--web without noVNC where it is looked for: refused" 2
+expect_in "--web says noVNC is missing (web.sh tests the web client)" "not installed" "$err"
 
 finish
