@@ -195,6 +195,16 @@ kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 PIDS=""
 
+# ---- a guest with a hardware cursor: its shape reaches the session as a rich cursor ----
+if start_run hwcursor -C "still=1 cursor=hw"; then ok "run with the guest's hardware cursor comes up"; else not_ok "run cursor=hw" "$(cat "$TMP/hwcursor.err")"; fi
+timeout -k 2 30 python3 "$HERE/rfbwatch.py" "$PORT" 15 cursor >"$TMP/cursor.out" 2>&1
+crc=$?
+[ "$crc" -eq 0 ] && ok "the session gets the guest's cursor shape ($(grep -m1 '^cursor' "$TMP/cursor.out"))" ||
+	not_ok "no rich cursor with an opaque pixel: exit $crc" "$(tail -5 "$TMP/cursor.out")"
+kill -TERM "$RUN_PID"
+wait "$RUN_PID"
+PIDS=""
+
 # ---- heads policy: two sessions at two shapes at once, each on a head of its own ----
 if start_run heads --policy heads -C still=1; then ok "run --policy heads comes up"; else not_ok "run --policy heads" "$(cat "$TMP/heads.err")"; fi
 timeout -k 5 60 "$HD" shot "vnc://127.0.0.1:$PORT" --size 1280x720 -o "$TMP/h0.png" --settle 1500 >"$TMP/h0.out" 2>&1 &

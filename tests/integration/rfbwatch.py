@@ -3,9 +3,12 @@
 # offers ExtendedDesktopSize, keeps asking for updates and prints every desktop-size rectangle
 # it receives: "extdesktop REASON STATUS WxH SCREENS" or "desktopsize WxH", after a first line
 # "ready WxH". For tests of what the broker tells a session about another's resize; not a viewer.
-"""Usage: rfbwatch.py PORT SECONDS [WANT_WxH]
+"""Usage: rfbwatch.py PORT SECONDS [WANT_WxH | cursor]
 Exits 0 once an ExtendedDesktopSize of WANT arrives (or when SECONDS are up without WANT),
-1 if WANT was given and never came, 2 on a protocol error."""
+1 if WANT was given and never came, 2 on a protocol error. With "cursor" it also offers the
+RichCursor and PointerPos pseudo-encodings, prints "cursor WxH hot X,Y opaque N" for each
+cursor shape and "pointer X,Y" for each position, and exits 0 once a cursor shape with at
+least one opaque pixel has arrived."""
 import socket
 import struct
 import sys
@@ -42,8 +45,9 @@ def main(argv):
     pf = need(16)
     bpp = pf[0] // 8
     need(struct.unpack(">I", need(4))[0])
-    # Raw, DesktopSize (-223), ExtendedDesktopSize (-308)
-    encs = [0, -223, -308]
+    want_cursor = want == "cursor"
+    # Raw, DesktopSize (-223), ExtendedDesktopSize (-308); RichCursor (-239), PointerPos (-232)
+    encs = [0, -223, -308] + ([-239, -232] if want_cursor else [])
     s.sendall(struct.pack(">BxH", 2, len(encs)) + b"".join(struct.pack(">i", e) for e in encs))
     s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
     print("ready %dx%d" % (w, h), flush=True)
@@ -73,6 +77,14 @@ def main(argv):
                     if y == 0:
                         w, h = rw, rh
                     got = want is not None and "%dx%d" % (rw, rh) == want and x == 2
+                elif enc == -239:
+                    need(rw * rh * bpp)
+                    mask = need(((rw + 7) // 8) * rh)
+                    opaque = sum(bin(b).count("1") for b in mask)
+                    print("cursor %dx%d hot %d,%d opaque %d" % (rw, rh, x, y, opaque), flush=True)
+                    got = got or (want_cursor and opaque > 0)
+                elif enc == -232:
+                    print("pointer %d,%d" % (x, y), flush=True)
                 else:
                     raise ValueError("unexpected encoding %d" % enc)
             s.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, w, h))
