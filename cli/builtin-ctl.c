@@ -41,6 +41,19 @@ static bool is_integer(const char *s)
 	return true;
 }
 
+/* The shortest of %.15g..%.17g that reads back as the same double: 1.9, not
+ * 1.8999999999999999. */
+static void print_number(struct hd_buf *out, double d)
+{
+	char text[32];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(text, sizeof(text), "%.*g", prec, d);
+		if (strtod(text, NULL) == d)
+			break;
+	}
+	hd_buf_puts(out, text);
+}
+
 static void print_json(struct hd_buf *out, const struct hd_json *v)
 {
 	switch (v->type) {
@@ -54,7 +67,7 @@ static void print_json(struct hd_buf *out, const struct hd_json *v)
 		if (v->number == floor(v->number) && fabs(v->number) < 9e15)
 			hd_buf_printf(out, "%lld", (long long)v->number);
 		else
-			hd_buf_printf(out, "%.17g", v->number);
+			print_number(out, v->number);
 		break;
 	case HD_JSON_STRING:
 		hd_json_write_string(out, v->string);
