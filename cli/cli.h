@@ -48,7 +48,13 @@ struct vm_options {
 	unsigned long heads;          /* GPU heads */
 	unsigned long gpu_memory_mib; /* GPU memory limit */
 	const char *display;          /* the broker's display channel socket, or NULL */
+	const char *restore;          /* --restore: a snapshot file, or NULL */
+	unsigned machine_set;         /* VM_SET_* bits: machine options given explicitly */
 };
+
+/* Options that describe the machine, which a snapshot brings with it (--restore). */
+enum { VM_SET_GUEST = 1, VM_SET_MEMORY = 2, VM_SET_CPUS = 4, VM_SET_CMDLINE = 8,
+       VM_SET_HEADS = 16 };
 
 /* getopt_long table entries and the usage text for them. */
 #define VM_OPTIONS_SHORT "g:m:c:s:C:e:vqh"
@@ -80,6 +86,11 @@ enum {
 	OPT_DPI,
 	OPT_CHANNEL,
 	OPT_NOVNC,
+	OPT_RDP,
+	OPT_STATE_DIR,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_RESTORE,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -94,6 +105,12 @@ struct broker_options {
 	char web_host[64];
 	unsigned web_port;
 	char novnc[1024]; /* the noVNC package folder; "" until found */
+	bool has_rdp;	  /* serve RDP (run: on unless --rdp off) */
+	bool rdp_optional; /* run's default: a busy port only warns */
+	char rdp_host[64];
+	unsigned rdp_port;
+	char state_dir[1024]; /* "" until defaulted by broker_options_check */
+	const char *tls_cert, *tls_key;
 };
 
 #define BROKER_LONG_OPTIONS                                                              \
@@ -101,10 +118,16 @@ struct broker_options {
 		{"policy", required_argument, NULL, OPT_POLICY},                              \
 		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},                \
 		{"dpi", required_argument, NULL, OPT_DPI},                                    \
-		{"novnc", required_argument, NULL, OPT_NOVNC}
+		{"novnc", required_argument, NULL, OPT_NOVNC},                                \
+		{"rdp", required_argument, NULL, OPT_RDP},                                    \
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},                        \
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},                          \
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY}
 
 extern const char broker_options_usage[];
 void broker_options_defaults(struct broker_options *o);
+/* run's default: RDP on 127.0.0.1:3389 unless --rdp says otherwise. */
+void broker_options_default_rdp(struct broker_options *o);
 /* Like vm_options_parse: 0, 1 if not a broker option, or -1 after printing an error. */
 int broker_options_parse(struct broker_options *o, const char *cmd, int opt, const char *arg);
 /* -1 after printing why, if the options cannot be served (no password off loopback, no
@@ -124,6 +147,7 @@ int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *ho
 		{"engine", required_argument, NULL, 'e'},                                     \
 		{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},                      \
 		{"engine-tune", required_argument, NULL, OPT_ENGINE_TUNE},                    \
+		{"restore", required_argument, NULL, OPT_RESTORE},                            \
 		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
 		{"heads", required_argument, NULL, OPT_HEADS},                               \
 		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \

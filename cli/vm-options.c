@@ -45,6 +45,9 @@ const char vm_options_usage[] =
 	"      --display PATH        serve the display to the broker listening on this\n"
 	"                            unix socket ('hyperdesk broker --channel PATH');\n"
 	"                            the VM keeps running while no broker is there\n"
+	"      --restore FILE        start from a snapshot ('snapshot PATH' on the control\n"
+	"                            socket); the machine (guest, memory, vCPUs, heads,\n"
+	"                            command line) comes from it\n"
 	"  -v, --verbose             log more (repeat for debug output)\n"
 	"  -q, --quiet               log errors only\n";
 
@@ -83,8 +86,13 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 	switch (opt) {
 	case 'g':
 		o->guest = arg;
+		o->machine_set |= VM_SET_GUEST;
+		return 0;
+	case OPT_RESTORE:
+		o->restore = arg;
 		return 0;
 	case 'm':
+		o->machine_set |= VM_SET_MEMORY;
 		if (parse_ulong(cmd, "--memory", arg, 0, MAX_MEMORY_MIB, &o->memory_mib) < 0)
 			return -1;
 		if (o->memory_mib < MIN_MEMORY_MIB) {
@@ -95,6 +103,7 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 		}
 		return 0;
 	case 'c':
+		o->machine_set |= VM_SET_CPUS;
 		return parse_ulong(cmd, "--cpus", arg, 1, HV_MAX_VCPUS, &o->cpus);
 	case 's':
 		o->serial = arg;
@@ -106,6 +115,7 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 			return -1;
 		}
 		o->cmdline = arg;
+		o->machine_set |= VM_SET_CMDLINE;
 		return 0;
 	case 'S':
 		o->control = arg;
@@ -134,6 +144,7 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 		return 0;
 	}
 	case OPT_HEADS:
+		o->machine_set |= VM_SET_HEADS;
 		return parse_ulong(cmd, "--heads", arg, 1, VGPU_MAX_HEADS, &o->heads);
 	case OPT_GPU_MEMORY:
 		return parse_ulong(cmd, "--gpu-memory", arg, 1, MAX_GPU_MEMORY_MIB,
@@ -217,7 +228,30 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 			 : o->verbose == 1 ? HD_LOG_INFO
 					   : HD_LOG_DEBUG);
 
-	if (!strcmp(o->guest, "demo")) {
+	unsigned long heads = o->heads;
+	struct hv_snapshot *snap = NULL;
+	if (o->restore) {
+		static const char *const names[] = {"--guest", "--memory", "--cpus",
+						    "--guest-cmdline", "--heads"};
+		for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
+			if (o->machine_set & (1u << i)) {
+				fprintf(stderr,
+					"hyperdesk %s: %s conflicts with --restore: the snapshot "
+					"brings the machine with it\n",
+					cmd, names[i]);
+				return HV_EXIT_FAILURE;
+			}
+		char why[512];
+		uint32_t snap_heads = 0;
+		if (hv_snapshot_open(o->restore, &snap, why, sizeof(why)) < 0 ||
+		    hv_snapshot_vm_config(snap, &cfg, why, sizeof(why)) < 0 ||
+		    vgpu_snapshot_heads(snap, &snap_heads, why, sizeof(why)) < 0) {
+			fprintf(stderr, "hyperdesk %s: %s\n", cmd, why);
+			hv_snapshot_close(snap);
+			return HV_EXIT_FAILURE;
+		}
+		heads = snap_heads;
+	} else if (!strcmp(o->guest, "demo")) {
 		cfg.image = hd_demo_guest_elf;
 		cfg.image_len = hd_demo_guest_elf_len;
 		cfg.guest_name = "demo";
@@ -251,12 +285,12 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
 		goto out;
 	}
-	hd_info("vmm", "%s guest, %lu vCPU(s), %lu MiB RAM, engine %s", cfg.guest_name, o->cpus,
-		o->memory_mib, o->engine);
+	hd_info("vmm", "%s guest, %u vCPU(s), %llu MiB RAM, engine %s%s", cfg.guest_name, cfg.vcpus,
+		(unsigned long long)(cfg.mem_size >> 20), o->engine, snap ? ", restored" : "");
 	/* Every VM gets the GPU. It outlives the VM: vCPUs and the control socket use it until
 	 * hv_vm_destroy returns. */
 	struct vgpu_config gpu_cfg = {
-		.heads = (unsigned)o->heads,
+		.heads = (unsigned)heads,
 		.memory_limit = (uint64_t)o->gpu_memory_mib << 20,
 	};
 	struct vgpu *gpu;
@@ -275,6 +309,15 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		fprintf(stderr, "hyperdesk %s: cannot add the input devices: %s\n", cmd,
 			strerror(-r));
 		goto out_devices;
+	}
+	if (snap) {
+		/* Everything is loaded before any vCPU runs: a refusal leaves nothing behind. */
+		r = hv_vm_restore(vm, snap, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: cannot restore '%s': %s\n", cmd, o->restore,
+				err);
+			goto out_devices;
+		}
 	}
 	struct display_link *link = NULL;
 	if (o->display) {
@@ -302,6 +345,7 @@ out:
 	if (serial_file >= 0)
 		close(serial_file);
 	free(file);
+	hv_snapshot_close(snap);
 	return status;
 }
 

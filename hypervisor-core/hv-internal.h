@@ -139,6 +139,7 @@ struct hv_vcpu {
 	timer_t sample_timer;
 	bool sample_timer_ok;
 	bool io_pending; /* KVM: an I/O exit was handled but not yet completed by KVM_RUN */
+	bool captured;   /* parked with its state in cpu (vm->snap_capture) */
 };
 
 /* ---- control socket ---- */
@@ -173,6 +174,86 @@ void hv_control_close(struct hv_vm *vm);
 void hv_control_accept(struct hv_vm *vm);
 void hv_control_client_ready(struct hv_vm *vm, unsigned slot);
 void hv_control_register_builtins(struct hv_vm *vm);
+
+
+/* ---- snapshots (snapshot.c: the format; snapshot-vm.c: what goes in it) ---- */
+#define HV_SNAP_VERSION      1
+#define HV_SNAP_MAX_SECTIONS 64
+#define HV_SNAP_MAX_DEVICES  32
+
+uint32_t hv_crc32c(uint32_t crc, const void *data, size_t len);
+
+struct hv_snap_section {
+	char name[HV_SNAP_NAME_MAX];
+	uint32_t version;
+	const uint8_t *data;
+	size_t len;
+	bool used; /* a loader took it */
+};
+
+struct hv_snap_index {
+	unsigned count;
+	struct hv_snap_section sec[HV_SNAP_MAX_SECTIONS];
+};
+
+/* Checks a whole snapshot image: magic, version, host, section sizes, every section's CRC
+ * and the trailer. Returns 0 with idx pointing into buf, or -EINVAL and a reason in err. */
+int hv_snapshot_parse(const void *buf, size_t len, struct hv_snap_index *idx, char *err,
+		      size_t errlen);
+bool hv_snap_index_find(struct hv_snap_index *idx, const char *name, struct hv_snap_in *in);
+
+struct hv_snapshot {
+	uint8_t *map;
+	size_t len;
+	struct hv_snap_index idx;
+	char *cmdline, *guest_name; /* handed out by hv_snapshot_vm_config */
+};
+
+/* snapshot-vm.c */
+void hv_vcpu_capture(struct hv_vcpu *vcpu);
+void hv_snapshot_register_control(struct hv_vm *vm);
+
+struct hv_snap_writer;
+int hv_snap_writer_open(const char *path, struct hv_snap_writer **out, char *err, size_t errlen);
+void hv_snap_writer_section(struct hv_snap_writer *w, const char *name, uint32_t version,
+			    const void *data, size_t len);
+/* A section of known length written in pieces. */
+void hv_snap_writer_begin(struct hv_snap_writer *w, const char *name, uint32_t version,
+			  uint64_t len);
+void hv_snap_writer_data(struct hv_snap_writer *w, const void *p, size_t n);
+void hv_snap_writer_end(struct hv_snap_writer *w);
+/* Writes the trailer, syncs and renames into place; frees w either way. */
+int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, size_t errlen);
+void hv_snap_writer_abort(struct hv_snap_writer *w);
+
+struct hv_snap_device {
+	char name[HV_SNAP_NAME_MAX];
+	uint32_t version;
+	hv_snap_save_fn save;
+	hv_snap_load_fn load;
+	void *opaque;
+};
+
+/* Per-vCPU state in a snapshot: the engine-neutral CPU state plus KVM's own pieces. */
+struct hv_vcpu_snap {
+	struct hv_cpu_state cpu;
+	bool have_kvm;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events events;
+	uint64_t tsc;
+};
+
+/* kvm.c: KVM's VM-wide devices (PIC, IOAPIC, PIT, clock) and per-vCPU extras. */
+void hv_kvm_save_vm(struct hv_vm *vm, struct hd_buf *out);
+int hv_kvm_load_vm(struct hv_vm *vm, struct hv_snap_in *in, char *err, size_t errlen);
+int hv_kvm_vcpu_save(struct hv_vcpu *vcpu, struct hv_vcpu_snap *s);
+int hv_kvm_vcpu_load(struct hv_vcpu *vcpu, const struct hv_vcpu_snap *s);
+/* uart.c, virtio-mmio.c */
+void hv_uart_save(void *uart, struct hd_buf *out);
+int hv_uart_load(void *uart, struct hv_snap_in *in, char *err, size_t errlen);
+void hv_virtio_mmio_save(void *t, struct hd_buf *out);
+int hv_virtio_mmio_load(void *t, struct hv_snap_in *in, char *err, size_t errlen);
 
 /* ---- the VM ---- */
 enum hv_vm_state {
@@ -226,6 +307,13 @@ struct hv_vm {
 
 	unsigned nr_virtio;
 	struct hv_virtio_mmio *virtio[HV_BOOT_MAX_DEV];
+
+	/* snapshots */
+	unsigned nr_snap_devs;
+	struct hv_snap_device snap_devs[HV_SNAP_MAX_DEVICES];
+	bool snap_capture;          /* under lock: parking vCPUs store their state in cpu */
+	bool restored;              /* memory came from a snapshot: no boot setup at run */
+	struct hv_vcpu_snap *restore_vcpus; /* nr_vcpus entries until the vCPUs took them */
 };
 
 /* KVM engine (kvm.c). */

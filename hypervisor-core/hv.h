@@ -335,4 +335,61 @@ typedef int (*hv_control_fn)(struct hv_vm *vm, void *opaque, const struct hd_jso
 int hv_control_register(struct hv_vm *vm, const char *name, const char *usage,
 			hv_control_fn fn, void *opaque);
 
+/* ======================= snapshots =======================
+ * A snapshot file (snapshot.c; layout in docs/ARCHITECTURE.md) holds a header, typed sections
+ * each with its own length, layout version and CRC32C, and a trailer that checks the whole.
+ * The VM core saves its configuration, memory, vCPUs, KVM's interrupt chips and clocks, the
+ * UART and the virtio-mmio transports; every other device registers a save/load pair beside
+ * its own code (hv_snapshot_register). Loading reads from a struct hv_snap_in: getters are
+ * bounds-checked, return zeros past the end and mark the input bad. */
+#define HV_SNAP_NAME_MAX 16
+
+struct hv_snap_in {
+	const uint8_t *p;
+	size_t len, off;
+	uint32_t version; /* the section's layout version, as saved */
+	bool bad;         /* a getter ran past the end */
+};
+
+struct hd_buf;
+bool hv_snap_get(struct hv_snap_in *in, void *dst, size_t n);
+const void *hv_snap_get_ptr(struct hv_snap_in *in, size_t n);
+uint8_t hv_snap_get_u8(struct hv_snap_in *in);
+uint32_t hv_snap_get_u32(struct hv_snap_in *in);
+uint64_t hv_snap_get_u64(struct hv_snap_in *in);
+/* True when every byte was consumed and nothing ran past the end. */
+bool hv_snap_in_done(const struct hv_snap_in *in);
+void hv_snap_put(struct hd_buf *b, const void *p, size_t n);
+void hv_snap_put_u8(struct hd_buf *b, uint8_t v);
+void hv_snap_put_u32(struct hd_buf *b, uint32_t v);
+void hv_snap_put_u64(struct hd_buf *b, uint64_t v);
+
+/* save runs with every vCPU parked and appends the device's state to out; load runs after
+ * the devices were created and before any vCPU runs, and returns 0 or -errno with a one-line
+ * reason in err. name is a section name (< HV_SNAP_NAME_MAX bytes), unique in the VM. */
+typedef void (*hv_snap_save_fn)(void *opaque, struct hd_buf *out);
+typedef int (*hv_snap_load_fn)(void *opaque, struct hv_snap_in *in, char *err, size_t errlen);
+int hv_snapshot_register(struct hv_vm *vm, const char *name, uint32_t version,
+			 hv_snap_save_fn save, hv_snap_load_fn load, void *opaque);
+
+struct hv_snapshot; /* a snapshot file, mapped and wholly checked */
+/* Opens and checks path (magic, version, host, every checksum, sizes); on failure err says
+ * why in one line and nothing was created. */
+int hv_snapshot_open(const char *path, struct hv_snapshot **out, char *err, size_t errlen);
+void hv_snapshot_close(struct hv_snapshot *s);
+/* Fills mem_size, vcpus, cmdline, guest_name and the guest image of cfg from the snapshot
+ * (pointers into it: keep it open while cfg is used). */
+int hv_snapshot_vm_config(struct hv_snapshot *s, struct hv_vm_config *cfg, char *err,
+			  size_t errlen);
+/* A device section by name, for a device that must read its configuration before it is
+ * created (the GPU's head count). */
+bool hv_snapshot_section(struct hv_snapshot *s, const char *name, struct hv_snap_in *in);
+/* Loads memory, vCPUs, KVM state and every device from s into a VM made with
+ * hv_snapshot_vm_config, after its devices were added and before hv_vm_run. On failure the
+ * VM must be destroyed unrun. */
+int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen);
+/* Pauses the VM (if running), writes a snapshot atomically (temp file + rename), resumes. */
+int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err,
+		   size_t errlen);
+
 #endif

@@ -555,7 +555,8 @@ void hv_kvm_thread_init(struct hv_vcpu *vcpu)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (vcpu_set_entry_state(vcpu) < 0) {
+	/* A restored vCPU got its state from the snapshot (hv_vm_restore). */
+	if (!vcpu->vm->restored && vcpu_set_entry_state(vcpu) < 0) {
 		char what[128];
 		snprintf(what, sizeof(what), "cannot set the entry state of vCPU %u: %s",
 			 vcpu->index, strerror(errno));
@@ -620,4 +621,90 @@ enum hv_kvm_event hv_kvm_run_once(struct hv_vcpu *vcpu)
 		report_crash(vcpu, what);
 		return HV_KVM_EV_DEAD;
 	}
+}
+
+/* ---- snapshots: KVM's in-kernel devices and per-vCPU extras ----
+ * The structs are KVM's x86 ABI, fixed in size and layout, so they are saved as they are. */
+
+#define KVM_SNAP_CHIPS 3 /* PIC master, PIC slave, IOAPIC */
+
+void hv_kvm_save_vm(struct hv_vm *vm, struct hd_buf *out)
+{
+	for (uint32_t id = 0; id < KVM_SNAP_CHIPS; id++) {
+		struct kvm_irqchip chip = {.chip_id = id};
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+			hd_warn(TAG, "KVM_GET_IRQCHIP %u: %s", id, strerror(errno));
+		hv_snap_put(out, &chip, sizeof(chip));
+	}
+	struct kvm_pit_state2 pit;
+	memset(&pit, 0, sizeof(pit));
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &pit) < 0)
+		hd_warn(TAG, "KVM_GET_PIT2: %s", strerror(errno));
+	hv_snap_put(out, &pit, sizeof(pit));
+	struct kvm_clock_data clock;
+	memset(&clock, 0, sizeof(clock));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0)
+		hd_warn(TAG, "KVM_GET_CLOCK: %s", strerror(errno));
+	hv_snap_put_u64(out, clock.clock);
+}
+
+int hv_kvm_load_vm(struct hv_vm *vm, struct hv_snap_in *in, char *err, size_t errlen)
+{
+	struct kvm_irqchip chip[KVM_SNAP_CHIPS];
+	struct kvm_pit_state2 pit;
+	for (uint32_t id = 0; id < KVM_SNAP_CHIPS; id++)
+		hv_snap_get(in, &chip[id], sizeof(chip[id]));
+	hv_snap_get(in, &pit, sizeof(pit));
+	struct kvm_clock_data clock = {.clock = hv_snap_get_u64(in)};
+	if (!hv_snap_in_done(in))
+		return fail(err, errlen, -EINVAL, "section 'kvm' has the wrong size");
+	for (uint32_t id = 0; id < KVM_SNAP_CHIPS; id++) {
+		if (chip[id].chip_id != id)
+			return fail(err, errlen, -EINVAL, "section 'kvm': bad interrupt chip id");
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip[id]) < 0)
+			return fail(err, errlen, -errno, "KVM_SET_IRQCHIP: %s", strerror(errno));
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return fail(err, errlen, -errno, "KVM_SET_PIT2: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return fail(err, errlen, -errno, "KVM_SET_CLOCK: %s", strerror(errno));
+	return 0;
+}
+
+int hv_kvm_vcpu_save(struct hv_vcpu *vcpu, struct hv_vcpu_snap *s)
+{
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &s->lapic) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_MP_STATE, &s->mp) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
+		return -errno;
+	s->tsc = hv_kvm_guest_tsc(vcpu);
+	s->have_kvm = true;
+	return 0;
+}
+
+int hv_kvm_vcpu_load(struct hv_vcpu *vcpu, const struct hv_vcpu_snap *s)
+{
+	int r = hv_kvm_set_state(vcpu, &s->cpu);
+	if (r < 0)
+		return r;
+	if (!s->have_kvm) {
+		struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+		return ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0 ? -errno : 0;
+	}
+	struct kvm_vcpu_events ev = s->events;
+	ev.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+		    KVM_VCPUEVENT_VALID_SHADOW;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TIME_STAMP_COUNTER */, .e.data = s->tsc};
+	struct kvm_lapic_state lapic = s->lapic;
+	struct kvm_mp_state mp = s->mp;
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return -errno;
+	if (s->tsc && ioctl(vcpu->fd, KVM_SET_MSRS, &m) != 1)
+		hd_debug(TAG, "vCPU %u: TSC not restored", vcpu->index);
+	return 0;
 }

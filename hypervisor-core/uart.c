@@ -1,6 +1,7 @@
 /* uart.c: an 8250/16550A UART on 8 I/O ports: transmit to a file descriptor, a 16-byte
  * receive FIFO, the interrupt identification logic and IRQ line. Not a terminal emulator. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -191,4 +192,55 @@ size_t hv_uart_receive(struct hv_uart *u, const uint8_t *data, size_t len)
 	uart_update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return n;
+}
+
+/* ---- snapshot: registers, receive FIFO and interrupt line (section "uart") ---- */
+
+void hv_uart_save(void *opaque, struct hd_buf *out)
+{
+	struct hv_uart *u = opaque;
+	pthread_mutex_lock(&u->lock);
+	uint8_t regs[] = {u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm, u->fcr,
+			  u->thr_irq_pending, u->irq_level};
+	hv_snap_put(out, regs, sizeof(regs));
+	hv_snap_put_u32(out, u->rx_count);
+	for (unsigned i = 0; i < u->rx_count; i++)
+		hv_snap_put_u8(out, u->rx[(u->rx_head + i) % HV_UART_FIFO]);
+	hv_snap_put_u64(out, u->tx_bytes);
+	pthread_mutex_unlock(&u->lock);
+}
+
+int hv_uart_load(void *opaque, struct hv_snap_in *in, char *err, size_t errlen)
+{
+	struct hv_uart *u = opaque;
+	uint8_t regs[9];
+	hv_snap_get(in, regs, sizeof(regs));
+	uint32_t n = hv_snap_get_u32(in);
+	if (n > HV_UART_FIFO) {
+		snprintf(err, errlen, "section 'uart': %u bytes in a %d-byte FIFO", n, HV_UART_FIFO);
+		return -EINVAL;
+	}
+	uint8_t rx[HV_UART_FIFO];
+	hv_snap_get(in, rx, n);
+	uint64_t tx = hv_snap_get_u64(in);
+	if (!hv_snap_in_done(in)) {
+		snprintf(err, errlen, "section 'uart' has the wrong size");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&u->lock);
+	u->ier = regs[0];
+	u->lcr = regs[1];
+	u->mcr = regs[2];
+	u->scr = regs[3];
+	u->dll = regs[4];
+	u->dlm = regs[5];
+	u->fcr = regs[6];
+	u->thr_irq_pending = regs[7] != 0;
+	u->irq_level = regs[8] != 0; /* the line itself lives in KVM's irqchip state */
+	memcpy(u->rx, rx, n);
+	u->rx_head = 0;
+	u->rx_count = n;
+	u->tx_bytes = tx;
+	pthread_mutex_unlock(&u->lock);
+	return 0;
 }

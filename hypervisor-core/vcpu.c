@@ -173,7 +173,8 @@ void *hv_vcpu_thread(void *arg)
 		if (mode != HV_ENGINE_MODE_KVM && !atomic_load(&vm->stop_requested))
 			switch_to_soft(vcpu, mode == HV_ENGINE_MODE_SOFT ? "engine soft" : "cpl0 entry");
 	} else {
-		hv_cpu_entry_state(vcpu, vcpu->cpu);
+		if (!vm->restored)
+			hv_cpu_entry_state(vcpu, vcpu->cpu);
 		if (hv_soft_set_state(vcpu, vcpu->cpu) < 0)
 			hv_vm_request_stop(vm, HV_EXIT_FAILURE, true,
 					   "cannot set the entry state in the soft engine");

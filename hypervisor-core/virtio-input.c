@@ -340,6 +340,70 @@ void hv_input_set_transport(struct hv_input *d, struct hv_virtio_mmio *t)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- snapshot: config selector, waiting events, counters (section "input.N") ---- */
+
+static void input_save(void *opaque, struct hd_buf *out)
+{
+	struct hv_input *d = opaque;
+	pthread_mutex_lock(&d->lock);
+	hv_snap_put_u32(out, d->kind);
+	hv_snap_put_u8(out, d->select);
+	hv_snap_put_u8(out, d->subsel);
+	hv_snap_put_u32(out, d->count);
+	for (unsigned i = 0; i < d->count; i++) {
+		const struct hv_input_event *e = &d->ring[(d->head + i) % HV_INPUT_RING];
+		hv_snap_put_u32(out, e->type);
+		hv_snap_put_u32(out, e->code);
+		hv_snap_put_u32(out, (uint32_t)e->value);
+	}
+	const struct hv_input_stats *st = &d->stats;
+	uint64_t c[] = {st->queued, st->delivered, st->dropped, st->bad_buffers, st->status_events,
+			st->leds};
+	for (size_t i = 0; i < HD_ARRAY_SIZE(c); i++)
+		hv_snap_put_u64(out, c[i]);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int input_load(void *opaque, struct hv_snap_in *in, char *err, size_t errlen)
+{
+	struct hv_input *d = opaque;
+	uint32_t kind = hv_snap_get_u32(in);
+	uint8_t sel = hv_snap_get_u8(in), subsel = hv_snap_get_u8(in);
+	uint32_t n = hv_snap_get_u32(in);
+	if (kind != d->kind || n > HV_INPUT_RING) {
+		snprintf(err, errlen, "input device state does not fit this %s", kind_name(d->kind));
+		return -EINVAL;
+	}
+	struct hv_input_event ring[HV_INPUT_RING];
+	for (unsigned i = 0; i < n; i++) {
+		ring[i].type = (uint16_t)hv_snap_get_u32(in);
+		ring[i].code = (uint16_t)hv_snap_get_u32(in);
+		ring[i].value = (int32_t)hv_snap_get_u32(in);
+	}
+	uint64_t c[6];
+	for (size_t i = 0; i < HD_ARRAY_SIZE(c); i++)
+		c[i] = hv_snap_get_u64(in);
+	if (!hv_snap_in_done(in)) {
+		snprintf(err, errlen, "input device section has the wrong size");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->select = sel;
+	d->subsel = subsel;
+	memcpy(d->ring, ring, n * sizeof(ring[0]));
+	d->head = 0;
+	d->count = n;
+	d->stats.queued = c[0];
+	d->stats.delivered = c[1];
+	d->stats.dropped = c[2];
+	d->stats.bad_buffers = c[3];
+	d->stats.status_events = c[4];
+	d->stats.leds = (uint32_t)c[5];
+	d->stats.pending = n;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 int hv_input_create(struct hv_vm *vm, enum hv_input_kind kind, struct hv_input **out)
 {
 	struct hv_input *d = NULL;
@@ -354,6 +418,14 @@ int hv_input_create(struct hv_vm *vm, enum hv_input_kind kind, struct hv_input *
 		return r;
 	}
 	hv_input_set_transport(d, t);
+	char name[HV_SNAP_NAME_MAX];
+	snprintf(name, sizeof(name), "input.%u", t->gsi - HV_MMIO_IRQ_BASE);
+	r = hv_snapshot_register(vm, name, 1, input_save, input_load, d);
+	if (r < 0) {
+		/* The transport stays with the VM, which is torn down unrun on this error. */
+		hv_input_destroy(d);
+		return r;
+	}
 	hd_debug(TAG, "%s added", kind_name(kind));
 	*out = d;
 	return 0;

@@ -3,10 +3,11 @@
  * not the rings themselves (virtqueue.c). */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hd-common.h"
-#include "hv.h"
+#include "hv-internal.h"
 
 #define TAG "virtio-mmio"
 
@@ -470,4 +471,110 @@ void hv_virtio_mmio_access(void *opaque, uint64_t offset, void *data, uint32_t l
 	case AFTER_NONE:
 		break;
 	}
+}
+
+/* ---- snapshot: transport registers and split-queue positions (section "virtio.N") ----
+ * The rings themselves are guest memory and travel with it. */
+
+void hv_virtio_mmio_save(void *opaque, struct hd_buf *out)
+{
+	struct hv_virtio_mmio *t = opaque;
+	pthread_mutex_lock(&t->lock);
+	hv_snap_put_u32(out, t->ops->device_id);
+	hv_snap_put_u64(out, t->device_features);
+	hv_snap_put_u32(out, t->status);
+	hv_snap_put_u32(out, t->device_features_sel);
+	hv_snap_put_u32(out, t->driver_features_sel);
+	hv_snap_put_u64(out, t->driver_features);
+	hv_snap_put_u32(out, t->queue_sel);
+	hv_snap_put_u32(out, t->interrupt_status);
+	hv_snap_put_u32(out, t->config_generation);
+	hv_snap_put_u32(out, t->ops->num_queues);
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const struct hv_virtqueue *q = &t->queues[i];
+		hv_snap_put_u32(out, q->size);
+		hv_snap_put_u8(out, q->ready);
+		hv_snap_put_u64(out, q->desc_gpa);
+		hv_snap_put_u64(out, q->avail_gpa);
+		hv_snap_put_u64(out, q->used_gpa);
+		hv_snap_put_u32(out, q->last_avail);
+		hv_snap_put_u32(out, q->used_idx);
+		hv_snap_put_u8(out, q->broken);
+		hv_snap_put_u32(out, q->signalled_used);
+		hv_snap_put_u8(out, q->signalled_used_valid);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int hv_virtio_mmio_load(void *opaque, struct hv_snap_in *in, char *err, size_t errlen)
+{
+	struct hv_virtio_mmio *t = opaque;
+	uint32_t id = hv_snap_get_u32(in);
+	uint64_t features = hv_snap_get_u64(in);
+	if (id != t->ops->device_id || features != t->device_features) {
+		snprintf(err, errlen,
+			 "virtio device in slot %u differs from the snapshot's (id %u, features "
+			 "0x%llx)",
+			 t->gsi - HV_MMIO_IRQ_BASE, id, (unsigned long long)features);
+		return -EINVAL;
+	}
+	struct hv_virtio_mmio s = *t; /* registers only: the lock is not touched */
+	s.status = hv_snap_get_u32(in);
+	s.device_features_sel = hv_snap_get_u32(in);
+	s.driver_features_sel = hv_snap_get_u32(in);
+	s.driver_features = hv_snap_get_u64(in);
+	s.queue_sel = hv_snap_get_u32(in);
+	s.interrupt_status = hv_snap_get_u32(in);
+	s.config_generation = hv_snap_get_u32(in);
+	uint32_t nq = hv_snap_get_u32(in);
+	if (nq != t->ops->num_queues) {
+		snprintf(err, errlen, "virtio slot %u: %u queues in the snapshot, %u here",
+			 t->gsi - HV_MMIO_IRQ_BASE, nq, t->ops->num_queues);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < nq; i++) {
+		struct hv_virtqueue *q = &s.queues[i];
+		uint32_t size = hv_snap_get_u32(in);
+		q->ready = hv_snap_get_u8(in) != 0;
+		q->desc_gpa = hv_snap_get_u64(in);
+		q->avail_gpa = hv_snap_get_u64(in);
+		q->used_gpa = hv_snap_get_u64(in);
+		q->last_avail = (uint16_t)hv_snap_get_u32(in);
+		q->used_idx = (uint16_t)hv_snap_get_u32(in);
+		q->broken = hv_snap_get_u8(in) != 0;
+		q->signalled_used = (uint16_t)hv_snap_get_u32(in);
+		q->signalled_used_valid = hv_snap_get_u8(in) != 0;
+		/* The same checks a driver's QueueReady write gets: a bad ring is refused here
+		 * rather than found by the device later. */
+		bool pow2 = size && !(size & (size - 1));
+		if (size > t->ops->queue_max_size || (size && !pow2) ||
+		    (q->ready && (!size ||
+				  !hv_mem_ptr(t->mem, q->desc_gpa, HV_VIRTQ_DESC_BYTES(size)) ||
+				  !hv_mem_ptr(t->mem, q->avail_gpa, HV_VIRTQ_AVAIL_BYTES(size)) ||
+				  !hv_mem_ptr(t->mem, q->used_gpa, HV_VIRTQ_USED_BYTES(size))))) {
+			snprintf(err, errlen, "virtio slot %u: queue %u is not valid",
+				 t->gsi - HV_MMIO_IRQ_BASE, i);
+			return -EINVAL;
+		}
+		q->size = (uint16_t)size;
+	}
+	if (!hv_snap_in_done(in)) {
+		snprintf(err, errlen, "virtio slot %u: section has the wrong size",
+			 t->gsi - HV_MMIO_IRQ_BASE);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->status = s.status;
+	t->device_features_sel = s.device_features_sel;
+	t->driver_features_sel = s.driver_features_sel;
+	t->driver_features = s.driver_features;
+	t->queue_sel = s.queue_sel;
+	t->interrupt_status = s.interrupt_status;
+	t->config_generation = s.config_generation;
+	memcpy(t->queues, s.queues, sizeof(t->queues));
+	pthread_mutex_unlock(&t->lock);
+	/* Tell the device its driver is live again, as the DRIVER_OK write once did. */
+	if ((t->status & HV_VIRTIO_STATUS_DRIVER_OK) && t->ops->driver_ok)
+		t->ops->driver_ok(t->opaque);
+	return 0;
 }

@@ -248,6 +248,7 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 	epoll_add(vm, vm->wake_fd, EV_WAKE);
 
 	hv_control_register_builtins(vm);
+	hv_snapshot_register_control(vm);
 	if (cfg->control_path) {
 		r = hv_control_open(vm, cfg->control_path, err, errlen);
 		if (r < 0)
@@ -299,8 +300,16 @@ bool hv_vm_vcpu_checkpoint(struct hv_vcpu *vcpu)
 		vcpu->state = HV_VCPU_PARKED;
 		vm->parked++;
 		pthread_cond_broadcast(&vm->state_cond);
-		while (vm->state == HV_VM_PAUSED)
+		while (vm->state == HV_VM_PAUSED) {
+			/* A snapshot wants this vCPU's state: only its own thread may finish a
+			 * pending KVM exit or read the soft engine. */
+			if (vm->snap_capture && !vcpu->captured) {
+				hv_vcpu_capture(vcpu);
+				pthread_cond_broadcast(&vm->state_cond);
+				continue;
+			}
 			pthread_cond_wait(&vm->state_cond, &vm->lock);
+		}
 		vm->parked--;
 		vcpu->state = HV_VCPU_RUNNING;
 	}
@@ -381,7 +390,8 @@ int hv_vm_run(struct hv_vm *vm)
 		epoll_add(vm, vm->cfg.serial_in_fd, EV_SERIAL_IN);
 
 	char err[256];
-	if (hv_boot_setup(vm, err, sizeof(err)) < 0) {
+	/* A restored VM's boot structures are in its memory already, as the guest left them. */
+	if (!vm->restored && hv_boot_setup(vm, err, sizeof(err)) < 0) {
 		hd_err(TAG, "%s", err);
 		return HV_EXIT_FAILURE;
 	}

@@ -375,10 +375,12 @@ int vgpu_create(struct hv_vm *vm, const struct vgpu_config *cfg, struct vgpu **o
 	}
 	vgpu_set_transport(g, t);
 	r = vgpu_control_register(g, vm);
+	if (r == 0)
+		r = vgpu_persist_register(g, vm);
 	if (r < 0) {
 		/* The VM's transport and commands still point at g: the caller destroys the VM
 		 * without running it, so nothing will use them. */
-		snprintf(err, errlen, "GPU: cannot register control commands: %s", strerror(-r));
+		snprintf(err, errlen, "GPU: cannot register control commands or snapshot state: %s", strerror(-r));
 		vgpu_destroy(g);
 		return r;
 	}

@@ -177,4 +177,7 @@ int vgpu_png_write(const char *path, const uint8_t *xrgb, uint32_t width, uint32
 /* control.c */
 int vgpu_control_register(struct vgpu *g, struct hv_vm *vm);
 
+/* persist.c: the GPU's snapshot section. */
+int vgpu_persist_register(struct vgpu *g, struct hv_vm *vm);
+
 #endif

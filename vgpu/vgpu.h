@@ -42,6 +42,9 @@ int vgpu_create(struct hv_vm *vm, const struct vgpu_config *cfg, struct vgpu **o
 		size_t errlen);
 /* Frees everything. Only once nothing can call into the device: after hv_vm_destroy. */
 void vgpu_destroy(struct vgpu *g);
+/* The head count a snapshot's GPU section records, to create the GPU before restoring it. */
+struct hv_snapshot;
+int vgpu_snapshot_heads(struct hv_snapshot *s, uint32_t *heads, char *err, size_t errlen);
 
 /* Runs one request as the control queue (or cursor queue) would, on host buffers: req holds
  * len bytes, the response goes to resp (room for cap bytes). Returns the response's length,
