@@ -1,4 +1,4 @@
-/* builtin-broker.c: `hyperdesk broker`: runs the display broker in the foreground (VNC for the
+/* builtin-broker.c: `hyperdesk broker`: runs the display broker in the foreground (VNC/RDP for the
  * VMs that attach to its display channel) until SIGINT/SIGTERM; also the broker options that
  * `run` shares. Not the broker itself (display-broker/). */
 #include <errno.h>
@@ -35,7 +35,17 @@ const char broker_options_usage[] =
 	"      --novnc DIR           the noVNC client for --web (the @novnc/novnc npm package\n"
 	"                            that scripts/setup installs; default: found beside the\n"
 	"                            binary, in ../share/hyperdesk/novnc or, in a build tree,\n"
-	"                            ../../web/node_modules/@novnc/novnc)\n";
+	"                            ../../web/node_modules/@novnc/novnc)\n"
+	"      --rdp ADDR:PORT|off   serve RDP clients (TLS) here; each client's desktop size\n"
+	"                            becomes its session's shape (broker: off unless given;\n"
+	"                            run: 127.0.0.1:3389, skipped with a warning if that port\n"
+	"                            is busy). Loopback only: NLA is not implemented yet\n"
+	"      --state-dir DIR       where the broker keeps its generated TLS certificate\n"
+	"                            (default $XDG_STATE_HOME/hyperdesk, or\n"
+	"                            ~/.local/state/hyperdesk); made at the first RDP client\n"
+	"      --tls-cert FILE, --tls-key FILE\n"
+	"                            PEM certificate and key for RDP instead of the generated\n"
+	"                            one\n";
 
 void broker_options_defaults(struct broker_options *o)
 {
@@ -43,6 +53,14 @@ void broker_options_defaults(struct broker_options *o)
 	snprintf(o->vnc_host, sizeof(o->vnc_host), "127.0.0.1");
 	o->vnc_port = 5900;
 	o->policy = BROKER_POLICY_FOLLOW;
+	snprintf(o->rdp_host, sizeof(o->rdp_host), "127.0.0.1");
+	o->rdp_port = 3389;
+}
+
+void broker_options_default_rdp(struct broker_options *o)
+{
+	o->has_rdp = true;
+	o->rdp_optional = true;
 }
 
 int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host,
@@ -136,6 +154,30 @@ int broker_options_parse(struct broker_options *o, const char *cmd, int opt, con
 			return -1;
 		o->has_web = true;
 		return 0;
+	case OPT_RDP:
+		o->rdp_optional = false;
+		if (!strcmp(arg, "off")) {
+			o->has_rdp = false;
+			return 0;
+		}
+		if (cli_parse_hostport(cmd, "--rdp", arg, o->rdp_host, sizeof(o->rdp_host),
+				       &o->rdp_port) < 0)
+			return -1;
+		o->has_rdp = true;
+		return 0;
+	case OPT_STATE_DIR:
+		if (strlen(arg) >= sizeof(o->state_dir) - 64) {
+			fprintf(stderr, "hyperdesk %s: --state-dir: the path is too long\n", cmd);
+			return -1;
+		}
+		snprintf(o->state_dir, sizeof(o->state_dir), "%s", arg);
+		return 0;
+	case OPT_TLS_CERT:
+		o->tls_cert = arg;
+		return 0;
+	case OPT_TLS_KEY:
+		o->tls_key = arg;
+		return 0;
 	case OPT_NOVNC:
 		if (strlen(arg) >= sizeof(o->novnc)) {
 			fprintf(stderr, "hyperdesk %s: --novnc: the path is too long\n", cmd);
@@ -176,6 +218,49 @@ static void find_novnc(char *out, size_t cap)
 	}
 }
 
+/* RDP's checks, and the default state folder. */
+static int rdp_options_check(struct broker_options *o, const char *cmd)
+{
+	if (!broker_rdp_available()) {
+		if (o->rdp_optional) {
+			o->has_rdp = false; /* run's default: no RDP in this build, say nothing */
+			return 0;
+		}
+		fprintf(stderr, "hyperdesk %s: --rdp: this build has no RDP (FreeRDP 2 was not "
+				"found when it was built)\n",
+			cmd);
+		return -1;
+	}
+	if (!broker_addr_is_loopback(o->rdp_host)) {
+		fprintf(stderr, "hyperdesk %s: --rdp %s is not a loopback address: RDP elsewhere "
+				"needs NLA, which is not implemented yet\n",
+			cmd, o->rdp_host);
+		return -1;
+	}
+	if (!o->tls_cert != !o->tls_key) {
+		fprintf(stderr, "hyperdesk %s: --tls-cert and --tls-key go together\n", cmd);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? o->tls_key : o->tls_cert;
+		if (f && access(f, R_OK) < 0) {
+			fprintf(stderr, "hyperdesk %s: %s '%s': %s\n", cmd,
+				i ? "--tls-key" : "--tls-cert", f, strerror(errno));
+			return -1;
+		}
+	}
+	if (!o->state_dir[0]) {
+		const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+		if (xdg && xdg[0] == '/' && strlen(xdg) < sizeof(o->state_dir) - 64)
+			snprintf(o->state_dir, sizeof(o->state_dir), "%s/hyperdesk", xdg);
+		else if (home && home[0] == '/' && strlen(home) < sizeof(o->state_dir) - 64)
+			snprintf(o->state_dir, sizeof(o->state_dir), "%s/.local/state/hyperdesk",
+				 home);
+		/* else: the certificate lives as long as the broker */
+	}
+	return 0;
+}
+
 /* Refuses what the broker would refuse, before anything starts. */
 int broker_options_check(struct broker_options *o, const char *cmd)
 {
@@ -185,6 +270,8 @@ int broker_options_check(struct broker_options *o, const char *cmd)
 			cmd, o->vnc_host);
 		return -1;
 	}
+	if (o->has_rdp && rdp_options_check(o, cmd) < 0)
+		return -1;
 	if (!o->has_web)
 		return 0;
 	if (!o->has_password && !broker_addr_is_loopback(o->web_host)) {
@@ -225,6 +312,12 @@ void broker_options_config(const struct broker_options *o, struct broker_config 
 	cfg->web_addr = o->has_web ? o->web_host : NULL;
 	cfg->web_port = o->web_port;
 	cfg->web_root = o->novnc;
+	cfg->rdp_addr = o->has_rdp ? o->rdp_host : NULL;
+	cfg->rdp_port = o->rdp_port;
+	cfg->rdp_optional = o->rdp_optional;
+	cfg->state_dir = o->state_dir[0] ? o->state_dir : NULL;
+	cfg->tls_cert = o->tls_cert;
+	cfg->tls_key = o->tls_key;
 }
 
 static void usage(FILE *f)
@@ -235,7 +328,7 @@ static void usage(FILE *f)
 		"('hyperdesk vmm --display PATH') to VNC clients until SIGINT/SIGTERM. Every\n"
 		"session asks for its own display shape (SetDesktopSize) and the VM follows\n"
 		"it as --policy says. Once listening it prints 'ready PORT' on stdout ('ready\n"
-		"PORT web WEBPORT' with --web). Exits 0 when stopped, 1 if it cannot start, 2 on\n"
+		"PORT web WEBPORT' with --web, ' rdp RDPPORT' added with --rdp). Exits 0 when stopped, 1 if it cannot start, 2 on\n"
 		"a usage error.\n\n"
 		"      --channel PATH        the display channel's unix socket\n"
 		"%s"

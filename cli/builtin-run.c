@@ -31,8 +31,9 @@ static void usage(FILE *f)
 		broker_options_usage, vm_options_usage);
 }
 
-/* Waits for the broker's "ready PORT [web WEBPORT]" line. Returns the port or -1. */
-static int wait_ready(int fd, unsigned *web_port)
+/* Waits for the broker's "ready PORT [web WEBPORT] [rdp RDPPORT]" line. Returns the port or
+ * -1. */
+static int wait_ready(int fd, unsigned *web_port, unsigned *rdp_port)
 {
 	char line[64];
 	size_t len = 0;
@@ -53,6 +54,9 @@ static int wait_ready(int fd, unsigned *web_port)
 		if (strchr(line, '\n') && sscanf(line, "ready %u", &port) == 1) {
 			if (sscanf(line, "ready %*u web %u", web_port) != 1)
 				*web_port = 0;
+			const char *r = strstr(line, " rdp ");
+			if (!r || sscanf(r, " rdp %u", rdp_port) != 1)
+				*rdp_port = 0;
 			return (int)port;
 		}
 	}
@@ -85,6 +89,7 @@ int cmd_run(int argc, char **argv)
 
 	vm_options_defaults(&o);
 	broker_options_defaults(&bo);
+	broker_options_default_rdp(&bo);
 	o.verbose = 1; /* an interactive default: say what is happening */
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, VM_OPTIONS_SHORT, longopts, NULL)) != -1) {
@@ -157,7 +162,8 @@ int cmd_run(int argc, char **argv)
 		return HV_EXIT_FAILURE;
 	}
 	unsigned web_port = 0;
-	int port = wait_ready(ready[0], &web_port);
+	unsigned rdp_port = 0;
+	int port = wait_ready(ready[0], &web_port, &rdp_port);
 	close(ready[0]);
 	if (port < 0) {
 		fprintf(stderr, "hyperdesk run: the broker did not start\n");
@@ -183,6 +189,12 @@ int cmd_run(int argc, char **argv)
 			bool w6 = strchr(w, ':') != NULL;
 			fprintf(stderr, "hyperdesk: web client at http://%s%s%s:%u/ (noVNC)\n",
 				w6 ? "[" : "", w, w6 ? "]" : "", web_port);
+		}
+		if (rdp_port) {
+			bool r6 = strchr(bo.rdp_host, ':') != NULL;
+			fprintf(stderr, "hyperdesk: RDP at %s%s%s:%u (xfreerdp /v:%s%s%s:%u)\n",
+				r6 ? "[" : "", bo.rdp_host, r6 ? "]" : "", rdp_port, r6 ? "[" : "",
+				bo.rdp_host, r6 ? "]" : "", rdp_port);
 		}
 	}
 	o.display = channel;

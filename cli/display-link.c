@@ -215,6 +215,20 @@ static void apply_key(struct display_link *l, uint32_t keysym, bool down)
 	hv_input_send(l->keyboard, ev, n);
 }
 
+/* A key by position (RDP): no Shift games, the client sends Shift as a key of its own. */
+static void apply_scancode(struct display_link *l, uint32_t scancode, bool down)
+{
+	int code = keymap_from_scancode(scancode);
+	if (code <= 0 || code >= KEY_CODES) {
+		l->input_dropped++;
+		hd_debug(TAG, "scancode %#x has no key", scancode);
+		return;
+	}
+	struct hv_input_event ev[2] = {{EV_KEY, (uint16_t)code, down ? 1 : 0},
+				       {EV_SYN, SYN_REPORT, 0}};
+	hv_input_send(l->keyboard, ev, 2);
+}
+
 /* Scales a coordinate in [0, size) to the tablet's [0, HV_INPUT_ABS_MAX], rounding, so that
  * the guest's inverse (abs * (size - 1) / max, rounded) gives the pixel back. */
 static int32_t to_abs(uint32_t v, uint32_t size)
@@ -267,6 +281,8 @@ static void apply_input(struct display_link *l, const struct hd_chan_msg *m)
 	/* The codec checked kind, head and ranges. */
 	if (m->u.input.kind == HD_CHAN_INPUT_KEY)
 		apply_key(l, m->u.input.a, m->u.input.b != 0);
+	else if (m->u.input.kind == HD_CHAN_INPUT_SCANCODE)
+		apply_scancode(l, m->u.input.a, m->u.input.b != 0);
 	else if (m->u.input.kind == HD_CHAN_INPUT_POINTER)
 		apply_pointer(l, m->u.input.head, m->u.input.a, m->u.input.b, m->u.input.c);
 }

@@ -83,3 +83,40 @@ int keymap_from_keysym(uint32_t keysym, bool *shifted)
 			return special_keys[i].code;
 	return 0;
 }
+
+/* Set 1 make codes 0x01..0x58 are the Linux key codes themselves (KEY_ESC 1 .. KEY_F12 88);
+ * the extended (0xe0) keys a PC keyboard has sit elsewhere. */
+static const struct {
+	uint8_t code, key;
+} extended_keys[] = {
+	{0x1c, 96},  /* keypad Enter */
+	{0x1d, 97},  /* right Control */
+	{0x35, 98},  /* keypad / */
+	{0x37, 99},  /* Print Screen (SysRq) */
+	{0x38, 100}, /* right Alt (AltGr) */
+	{0x47, 102}, /* Home */
+	{0x48, 103}, /* Up */
+	{0x49, 104}, /* Page Up */
+	{0x4b, 105}, /* Left */
+	{0x4d, 106}, /* Right */
+	{0x4f, 107}, /* End */
+	{0x50, 108}, /* Down */
+	{0x51, 109}, /* Page Down */
+	{0x52, 110}, /* Insert */
+	{0x53, 111}, /* Delete */
+	{0x5b, 125}, /* left Windows (Meta) */
+	{0x5c, 126}, /* right Windows */
+	{0x5d, 127}, /* Menu (Compose) */
+};
+
+int keymap_from_scancode(uint32_t scancode)
+{
+	if (scancode >= 0x01 && scancode <= 0x58)
+		return (int)scancode;
+	if ((scancode >> 8) != 0xe0)
+		return 0;
+	for (size_t i = 0; i < sizeof(extended_keys) / sizeof(extended_keys[0]); i++)
+		if (extended_keys[i].code == (scancode & 0xff))
+			return extended_keys[i].key;
+	return 0;
+}

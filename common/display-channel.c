@@ -379,8 +379,12 @@ int hd_chan_decode(const uint8_t *buf, size_t len, unsigned nr_fds, unsigned max
 		if (m->u.input.head >= max_heads)
 			return fail(err, errlen, "input for head %u of %u", m->u.input.head,
 				    max_heads);
-		if (m->u.input.kind == HD_CHAN_INPUT_KEY) {
-			if (m->u.input.b > 1 || m->u.input.c)
+		if (m->u.input.kind == HD_CHAN_INPUT_KEY ||
+		    m->u.input.kind == HD_CHAN_INPUT_SCANCODE) {
+			if (m->u.input.b > 1 || m->u.input.c ||
+			    (m->u.input.kind == HD_CHAN_INPUT_SCANCODE &&
+			     (m->u.input.a > HD_CHAN_SCANCODE_MAX ||
+			      (m->u.input.a > 0x7f && (m->u.input.a >> 8) != 0xe0))))
 				return fail(err, errlen, "key event with bad fields");
 		} else if (m->u.input.kind == HD_CHAN_INPUT_POINTER) {
 			if (m->u.input.a >= HD_CHAN_MAX_DIM || m->u.input.b >= HD_CHAN_MAX_DIM ||

@@ -45,7 +45,11 @@ enum hd_chan_role {
 enum hd_chan_input_kind {
 	HD_CHAN_INPUT_KEY = 1,	   /* a = X11 keysym, b = 1 down / 0 up */
 	HD_CHAN_INPUT_POINTER = 2, /* a = x, b = y in head pixels, c = RFB button mask */
+	HD_CHAN_INPUT_SCANCODE = 3, /* a = PC scancode set 1 (0xe0xx: extended), b = 1 down */
 };
+
+/* The largest INPUT_SCANCODE code: 0xe0 prefix, 7-bit make code. */
+#define HD_CHAN_SCANCODE_MAX 0xe07fu
 
 #define HD_CHAN_CURSOR_VISIBLE 1u
 #define HD_CHAN_CURSOR_IMAGE   2u /* an image follows */

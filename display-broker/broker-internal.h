@@ -64,6 +64,7 @@ struct bk_session {
 	int sock; /* the client's TCP socket; libvncserver owns it once the client exists */
 	pthread_t thread;
 	atomic_bool done; /* the thread has finished: join and free */
+	bool rdp;	  /* an RDP session (rdp.c), else VNC (session.c) */
 	/* Under the broker lock. */
 	struct bk_vm *vm; /* NULL: waiting for a VM, or its VM went away */
 	unsigned head;
@@ -87,6 +88,9 @@ struct broker {
 	unsigned next_vm_id, next_session_id;
 	atomic_bool stopping;
 	char *passwords[2]; /* for libvncserver's rfbCheckPasswordByList */
+	/* RDP's TLS certificate and key (PEM), loaded or generated at the first RDP client. */
+	pthread_mutex_t tls_lock;
+	char *tls_cert_pem, *tls_key_pem;
 };
 
 /* broker.c, under the lock: picks a VM and head for s (by policy), or leaves it waiting. */
@@ -105,5 +109,13 @@ struct session_arg {
 };
 /* Routes libvncserver's log to ours, once. */
 void session_log_init(void);
+
+/* rdp.c: the thread that serves one RDP client on socket sock (same argument). */
+void *rdp_session_thread(void *arg);
+/* Quietens FreeRDP's own log (stdout) unless we log debug output. */
+void rdp_log_init(void);
+/* rdp-cert.c: fills b->tls_cert_pem/tls_key_pem once (from --tls-cert/--tls-key, the state
+ * folder, or a new self-signed RSA-2048 certificate saved there). 0 or -errno. */
+int rdp_tls_load(struct broker *b);
 
 #endif

@@ -1,4 +1,5 @@
-/* broker.c: the broker's main loop: the VNC listener (sessions run on threads of their own),
+/* broker.c: the broker's main loop: the VNC and RDP listeners (sessions run on threads of their
+ * own),
  * the display channel to every VMM (mode, damage, cursor in; display requests and acks out)
  * and the display policy that turns sessions' shapes into requests. Not VNC itself
  * (session.c). */
@@ -27,7 +28,7 @@
 #define DEFAULT_WIDTH 1024
 #define DEFAULT_HEIGHT 768
 
-enum { EV_SIGNAL = 1, EV_CHANNEL, EV_VNC, EV_TICK, EV_VM_BASE = 1000 };
+enum { EV_SIGNAL = 1, EV_CHANNEL, EV_VNC, EV_TICK, EV_RDP, EV_VM_BASE = 1000 };
 
 int broker_policy_parse(const char *s, enum broker_policy *out)
 {
@@ -401,20 +402,20 @@ static bool vm_readable(struct broker *b, struct bk_vm *vm)
 
 /* ---- listeners ---- */
 
-static int vnc_listen(const struct broker_config *cfg, unsigned *port_out)
+static int tcp_listen(const char *addr, unsigned port, unsigned *port_out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	memset(&ss, 0, sizeof(ss));
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, cfg->vnc_addr, &a4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)cfg->vnc_port);
+		a4->sin_port = htons((uint16_t)port);
 		len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, cfg->vnc_addr, &a6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)cfg->vnc_port);
+		a6->sin6_port = htons((uint16_t)port);
 		len = sizeof(*a6);
 	} else {
 		return -EINVAL;
@@ -459,7 +460,8 @@ static void reap_sessions(struct broker *b, bool all)
 	}
 }
 
-static void vnc_accept(struct broker *b, int lsock)
+/* Accepts clients on lsock, a session thread each (VNC, or RDP when rdp). */
+static void clients_accept(struct broker *b, int lsock, bool rdp)
 {
 	for (int budget = 64; budget > 0; budget--) {
 		int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
@@ -477,13 +479,15 @@ static void vnc_accept(struct broker *b, int lsock)
 		struct bk_session *s = hd_xzalloc(sizeof(*s));
 		s->id = ++b->next_session_id;
 		s->sock = c;
+		s->rdp = rdp;
 		struct session_arg *arg = hd_xzalloc(sizeof(*arg));
 		arg->b = b;
 		arg->s = s;
 		sigset_t all, old;
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
-		int r = pthread_create(&s->thread, NULL, session_thread, arg);
+		int r = pthread_create(&s->thread, NULL, rdp ? rdp_session_thread : session_thread,
+				       arg);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (r) {
 			pthread_mutex_unlock(&b->lock);
@@ -543,6 +547,29 @@ static int read_password_ok(const struct broker_config *cfg)
 	return -1;
 }
 
+/* RDP without NLA (not implemented yet) is for loopback only. */
+static int rdp_config_ok(const struct broker_config *cfg)
+{
+	if (!cfg->rdp_addr)
+		return 0;
+	if (!broker_rdp_available()) {
+		fprintf(stderr, "hyperdesk broker: --rdp: this build has no RDP (FreeRDP 2 was not "
+				"found when it was built)\n");
+		return -1;
+	}
+	if (!broker_addr_is_loopback(cfg->rdp_addr)) {
+		fprintf(stderr, "hyperdesk broker: --rdp %s is not a loopback address: RDP "
+				"elsewhere needs NLA, which is not implemented yet\n",
+			cfg->rdp_addr);
+		return -1;
+	}
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		fprintf(stderr, "hyperdesk broker: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	return 0;
+}
+
 int broker_web_check(const char *dir, char *err, size_t errlen)
 {
 	return web_check_root(dir, err, errlen);
@@ -551,13 +578,14 @@ int broker_web_check(const char *dir, char *err, size_t errlen)
 int broker_run(const struct broker_config *cfg)
 {
 	struct broker b = {.cfg = cfg};
-	int status = 1, ep = -1, sfd = -1, chan = -1, vnc = -1, tfd = -1;
-	unsigned port = 0, web_port = 0;
+	int status = 1, ep = -1, sfd = -1, chan = -1, vnc = -1, tfd = -1, rdp = -1;
+	unsigned port = 0, web_port = 0, rdp_port = 0;
 	struct web_server *web = NULL;
 
-	if (read_password_ok(cfg) < 0)
+	if (read_password_ok(cfg) < 0 || rdp_config_ok(cfg) < 0)
 		return 1;
 	pthread_mutex_init(&b.lock, NULL);
+	pthread_mutex_init(&b.tls_lock, NULL);
 	if (cfg->password) {
 		b.passwords[0] = hd_xstrdup(cfg->password);
 		b.passwords[1] = NULL;
@@ -572,13 +600,26 @@ int broker_run(const struct broker_config *cfg)
 					    : strerror(-chan));
 		goto out;
 	}
-	int r = vnc_listen(cfg, &port);
+	int r = tcp_listen(cfg->vnc_addr, cfg->vnc_port, &port);
 	if (r < 0) {
 		fprintf(stderr, "hyperdesk broker: cannot listen for VNC on %s port %u: %s\n",
 			cfg->vnc_addr, cfg->vnc_port, strerror(-r));
 		goto out;
 	}
 	vnc = r;
+	if (cfg->rdp_addr) {
+		r = tcp_listen(cfg->rdp_addr, cfg->rdp_port, &rdp_port);
+		if (r < 0 && !cfg->rdp_optional) {
+			fprintf(stderr, "hyperdesk broker: cannot listen for RDP on %s port %u: %s\n",
+				cfg->rdp_addr, cfg->rdp_port, strerror(-r));
+			goto out;
+		}
+		if (r < 0)
+			hd_warn(TAG, "no RDP: cannot listen on %s port %u: %s", cfg->rdp_addr,
+				cfg->rdp_port, strerror(-r));
+		rdp = r;
+		rdp_log_init();
+	}
 	if (cfg->web_addr) {
 		struct web_config wc = {.addr = cfg->web_addr,
 					.port = cfg->web_port,
@@ -619,6 +660,11 @@ int broker_run(const struct broker_config *cfg)
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = fds[i].tag};
 		epoll_ctl(ep, EPOLL_CTL_ADD, fds[i].fd, &ev);
 	}
+	if (rdp >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_RDP};
+		epoll_ctl(ep, EPOLL_CTL_ADD, rdp, &ev);
+		hd_info(TAG, "RDP on %s port %u", cfg->rdp_addr, rdp_port);
+	}
 
 	hd_info(TAG, "VNC on %s port %u, display channel %s, policy %s", cfg->vnc_addr, port,
 		cfg->channel_path, broker_policy_name(cfg->policy));
@@ -626,9 +672,13 @@ int broker_run(const struct broker_config *cfg)
 		hd_info(TAG, "web client on %s port %u, from %s", cfg->web_addr, web_port,
 			cfg->web_root);
 	if (cfg->ready_fd >= 0) {
-		char line[48];
-		int n = web ? snprintf(line, sizeof(line), "ready %u web %u\n", port, web_port)
-			    : snprintf(line, sizeof(line), "ready %u\n", port);
+		char line[64];
+		int n = snprintf(line, sizeof(line), "ready %u", port);
+		if (web)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " web %u", web_port);
+		if (rdp >= 0)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " rdp %u", rdp_port);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
 		if (write(cfg->ready_fd, line, (size_t)n) < 0)
 			hd_debug(TAG, "ready line: %s", strerror(errno));
 	}
@@ -657,7 +707,9 @@ int broker_run(const struct broker_config *cfg)
 			} else if (tag == EV_CHANNEL) {
 				channel_accept(&b, chan, ep);
 			} else if (tag == EV_VNC) {
-				vnc_accept(&b, vnc);
+				clients_accept(&b, vnc, false);
+			} else if (tag == EV_RDP) {
+				clients_accept(&b, rdp, true);
 			} else if (tag >= EV_VM_BASE) {
 				pthread_mutex_lock(&b.lock);
 				struct bk_vm *vm = b.vms;
@@ -695,6 +747,8 @@ out:
 	}
 	if (vnc >= 0)
 		close(vnc);
+	if (rdp >= 0)
+		close(rdp);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
@@ -702,6 +756,9 @@ out:
 	if (ep >= 0)
 		close(ep);
 	free(b.passwords[0]);
+	free(b.tls_cert_pem);
+	free(b.tls_key_pem);
+	pthread_mutex_destroy(&b.tls_lock);
 	pthread_mutex_destroy(&b.lock);
 	return status;
 }

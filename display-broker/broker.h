@@ -1,6 +1,6 @@
 /* broker.h: the public interface of the display broker: serves the display of the VMs that
  * attach over the display channel to VNC clients (and browsers through VNC websockets), one
- * libvncserver screen per session, and asks each VM for the shape its sessions want. Not the
+ * libvncserver screen per session, and to RDP clients (FreeRDP, rdp.c), and asks each VM for the shape its sessions want. Not the
  * VMM's side of the channel (cli/display-link.c) and never a mapper of guest RAM. */
 #ifndef BROKER_H
 #define BROKER_H
@@ -28,11 +28,21 @@ struct broker_config {
 	const char *password;	  /* VNC password, or NULL for none (loopback only) */
 	unsigned dpi;		  /* sent as the display's physical size; 0 = the VM's default */
 	int ready_fd;		  /* if >= 0, "ready PORT\n" is written here once listening
-				   * ("ready PORT web WEBPORT\n" with the web client) */
+				   * ("ready PORT web WEBPORT\n" with the web client;
+				   * " rdp RDPPORT" is added while RDP listens) */
 	const char *web_addr;	  /* serve the noVNC web client here (numeric), or NULL */
 	unsigned web_port;	  /* 0 picks a free port */
 	const char *web_root;	  /* the noVNC package folder (holds core/rfb.js) */
+	const char *rdp_addr;	  /* serve RDP here (numeric, loopback only for now), or NULL */
+	unsigned rdp_port;	  /* 0 picks a free port */
+	bool rdp_optional;	  /* a busy RDP port is a warning, not a failure (run's default) */
+	const char *state_dir;	  /* where the generated TLS certificate is kept, or NULL */
+	const char *tls_cert;	  /* PEM files to use instead of the generated certificate */
+	const char *tls_key;
 };
+
+/* Whether this build serves RDP (FreeRDP 2 was found at build time). */
+bool broker_rdp_available(void);
 
 /* Parses "follow", "heads" or "fixed". Returns 0 or -EINVAL. */
 int broker_policy_parse(const char *s, enum broker_policy *out);

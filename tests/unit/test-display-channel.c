@@ -94,6 +94,29 @@ static void test_roundtrip(void **state)
 	}
 }
 
+/* INPUT kind 3 (a PC scancode from RDP): 7-bit codes, or 0xe0-prefixed ones; nothing else. */
+static void test_scancode(void **state)
+{
+	static const struct {
+		uint32_t code;
+		int ok;
+	} cases[] = {{0x1c, 1}, {0x7f, 1}, {0xe048, 1}, {0xe07f, 1}, {0x80, 0},
+		     {0xe080, 0}, {0xe100, 0}, {0xe11d, 0}, {0xffffffffu, 0}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t buf[HD_CHAN_MAX_PACKET];
+		struct hd_chan_msg m = {.type = HD_CHAN_INPUT}, d;
+		m.u.input.kind = HD_CHAN_INPUT_SCANCODE;
+		m.u.input.a = cases[i].code;
+		m.u.input.b = 1;
+		size_t len = hd_chan_encode(&m, buf, sizeof(buf));
+		char err[128] = "";
+		int r = hd_chan_decode(buf, len, 0, 1, &d, err, sizeof(err));
+		assert_int_equal(r == 0, cases[i].ok);
+		if (r == 0)
+			assert_int_equal(d.u.input.a, cases[i].code);
+	}
+}
+
 static int decode_sample(enum hd_chan_type t, void (*mutate)(uint8_t *buf, size_t *len),
 			 unsigned nfds, char *err, size_t errlen)
 {
@@ -188,6 +211,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_scancode),
 		cmocka_unit_test(test_socket_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
