@@ -59,6 +59,14 @@ void hv_vcpu_capture(struct hv_vcpu *vcpu)
 
 /* ---- saving ---- */
 
+/* "virtio.N" for transport N; there are at most HV_BOOT_MAX_DEV, so N has two digits at most
+ * (the cast tells the compiler so). */
+static void virtio_section_name(char name[HV_SNAP_NAME_MAX], unsigned i)
+{
+	_Static_assert(HV_BOOT_MAX_DEV <= 100, "virtio section names have room for two digits");
+	snprintf(name, HV_SNAP_NAME_MAX, "virtio.%u", (unsigned)(uint8_t)(i % 100));
+}
+
 static void put_string(struct hd_buf *b, const char *s)
 {
 	size_t n = strlen(s);
@@ -217,7 +225,7 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *er
 	put_section(w, SEC_UART, 1, &b);
 	for (unsigned i = 0; i < vm->nr_virtio; i++) {
 		char name[HV_SNAP_NAME_MAX];
-		snprintf(name, sizeof(name), "virtio.%u", i);
+		virtio_section_name(name, i);
 		hv_virtio_mmio_save(vm->virtio[i], &b);
 		put_section(w, name, 1, &b);
 	}
@@ -475,7 +483,7 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 	/* Transports last: their driver_ok tells devices (already restored) to go on. */
 	for (unsigned i = 0; i < vm->nr_virtio; i++) {
 		char name[HV_SNAP_NAME_MAX];
-		snprintf(name, sizeof(name), "virtio.%u", i);
+		virtio_section_name(name, i);
 		if ((r = load_section(s, name, 1, hv_virtio_mmio_load, vm->virtio[i], err, errlen)) < 0)
 			return r;
 	}
