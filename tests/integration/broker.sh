@@ -31,15 +31,6 @@ start_run() {
 	return 1
 }
 
-# wait_line LINE: waits (10 s at most) for a whole line on the console log.
-wait_line() {
-	for _ in $(seq 200); do
-		grep -qxF -- "$1" "$LOG" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # shot NAME SHOT-ARGS...: runs hyperdesk shot against $PORT, bounded; sets rc, out, err.
 shot() {
 	local name=$1

@@ -64,6 +64,24 @@ wait_for_file() {
 	return 1
 }
 
+# wait_line LINE [TENTHS]: waits (10 s by default) for a whole line on the console log $LOG.
+wait_line() {
+	for _ in $(seq "${2:-100}"); do
+		grep -qxF -- "$1" "$LOG" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop PID...: ends processes this test started, and forgets them.
+stop() {
+	for p in "$@"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		PIDS=$(echo " $PIDS " | sed "s/ $p / /")
+	done
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -6,12 +6,13 @@
 # loopback is refused (no NLA yet). Every process it starts is bounded in time and killed by
 # its PID. Not a timing test.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/x11.sh"
+XVFB_FIRST=80 XVFB_LAST=89
 need_kvm
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=$(cd "$HERE/../reference" && pwd)
 PNGCMP="$HERE/pngcmp.py"
-SCREEN="$HERE/screen.py"
 for tool in python3 Xvfb xfreerdp xwd xdotool; do
 	command -v "$tool" >/dev/null || { echo "not ok - $tool is missing (scripts/setup installs it)"; echo "0 passed, 1 failed"; exit 1; }
 done
@@ -40,60 +41,10 @@ if [ -z "$RDP" ]; then
 fi
 ok "run serves RDP on port $RDP"
 
-wait_line() {
-	for _ in $(seq "${2:-100}"); do
-		grep -qxF -- "$1" "$LOG" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
-# start_xvfb WxH: an Xvfb on the first free display from :80 to :89; sets XDISP, XPID.
-start_xvfb() {
-	XDISP=""
-	for n in $(seq 80 89); do
-		[ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
-		timeout -k 2 150 Xvfb ":$n" -screen 0 "${1}x24" -nolisten tcp -noreset \
-			>"$TMP/xvfb-$n.log" 2>&1 &
-		XPID=$!
-		PIDS="$PIDS $XPID"
-		for _ in $(seq 50); do
-			if [ -e "/tmp/.X11-unix/X$n" ] && DISPLAY=":$n" xwd -root -silent >/dev/null 2>&1; then
-				XDISP=":$n"
-				return 0
-			fi
-			kill -0 "$XPID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$XPID" 2>/dev/null
-		wait "$XPID" 2>/dev/null
-	done
-	return 1
-}
 
-capture() {
-	DISPLAY=$1 timeout 20 xwd -root -silent >"$TMP/cap.xwd" 2>/dev/null &&
-		python3 "$SCREEN" xwd2png "$TMP/cap.xwd" "$2" >/dev/null
-}
 
-wait_match() {
-	local end=$((SECONDS + ${3:-15}))
-	cmp=""
-	while [ "$SECONDS" -lt "$end" ]; do
-		capture "$1" "$TMP/screen.png" &&
-			cmp=$(python3 "$PNGCMP" compare --tolerance "${TOLERANCE:-0.005}" "$TMP/screen.png" "$2" 2>&1) && return 0
-		sleep 0.5
-	done
-	return 1
-}
 
-stop() {
-	for p in "$@"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-		PIDS=$(echo " $PIDS " | sed "s/ $p / /")
-	done
-}
 
 # One xfreerdp a size, on an Xvfb screen of that size: its window is the whole screen.
 for size in 1280x720 1920x1080; do

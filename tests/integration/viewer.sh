@@ -5,12 +5,13 @@
 # a second Xvfb under each policy (follow, heads, fixed). Every process it starts is bounded in
 # time and killed by its PID. Not a timing test.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/x11.sh"
+XVFB_FIRST=90 XVFB_LAST=99
 need_kvm
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=$(cd "$HERE/../reference" && pwd)
 PNGCMP="$HERE/pngcmp.py"
-SCREEN="$HERE/screen.py"
 for tool in python3 Xvfb vncviewer xwd; do
 	command -v "$tool" >/dev/null || { echo "not ok - $tool is missing (scripts/setup installs it)"; echo "0 passed, 1 failed"; exit 1; }
 done
@@ -34,37 +35,7 @@ start_run() {
 	return 1
 }
 
-# wait_line LINE [TENTHS]: waits (10 s unless told) for a whole line on the console log.
-wait_line() {
-	for _ in $(seq "${2:-100}"); do
-		grep -qxF -- "$1" "$LOG" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
-# start_xvfb WxH: an Xvfb on the first free display from :90 to :99; sets XDISP, XPID.
-start_xvfb() {
-	XDISP=""
-	for n in $(seq 90 99); do
-		[ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
-		timeout -k 2 250 Xvfb ":$n" -screen 0 "${1}x24" -nolisten tcp -noreset \
-			>"$TMP/xvfb-$n.log" 2>&1 &
-		XPID=$!
-		PIDS="$PIDS $XPID"
-		for _ in $(seq 50); do
-			if [ -e "/tmp/.X11-unix/X$n" ] && DISPLAY=":$n" xwd -root -silent >/dev/null 2>&1; then
-				XDISP=":$n"
-				return 0
-			fi
-			kill -0 "$XPID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$XPID" 2>/dev/null # lost a race for that number, or it failed: the next one
-		wait "$XPID" 2>/dev/null
-	done
-	return 1
-}
 
 # start_viewer DISPLAY NAME: vncviewer in full screen with RemoteResize; sets VPID.
 start_viewer() {
@@ -74,35 +45,8 @@ start_viewer() {
 	PIDS="$PIDS $VPID"
 }
 
-# capture DISPLAY FILE.png: the whole X screen as a PNG.
-capture() {
-	DISPLAY=$1 timeout 20 xwd -root -silent >"$TMP/cap.xwd" 2>/dev/null &&
-		python3 "$SCREEN" xwd2png "$TMP/cap.xwd" "$2" >/dev/null
-}
 
-# wait_match DISPLAY REF.png [SECONDS]: captures until the screen matches REF (the viewer's
-# "F8" overlay goes after a few seconds); sets cmp to the last comparison.
-wait_match() {
-	local end=$((SECONDS + ${3:-15}))
-	cmp=""
-	while [ "$SECONDS" -lt "$end" ]; do
-		# The viewer draws its own pointer and may ask for lossy Tight (JPEG): more than
-		# pngcmp's default tolerance.
-		capture "$1" "$TMP/screen.png" &&
-			cmp=$(python3 "$PNGCMP" compare --tolerance "${TOLERANCE:-0.005}" "$TMP/screen.png" "$2" 2>&1) && return 0
-		sleep 0.5
-	done
-	return 1
-}
 
-# stop PID...: ends processes this test started, and forgets them.
-stop() {
-	for p in "$@"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-		PIDS=$(echo " $PIDS " | sed "s/ $p / /")
-	done
-}
 
 # head_shape N: "WxH" of head N's scanout from the VM's control socket, or "none".
 head_shape() {
