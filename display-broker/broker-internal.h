@@ -97,6 +97,9 @@ struct broker {
 void broker_session_attach(struct broker *b, struct bk_session *s);
 /* Sends a message to a VM without blocking (dropped if the socket is full). Under the lock. */
 void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m);
+/* A non-blocking TCP listener on addr (IPv4 or IPv6 literal) and port (0: any); returns the
+ * socket or -errno, and the port actually bound in *port_out. */
+int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out);
 /* The physical size for a shape at the configured DPI (0 x 0 without one). */
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
 		     uint32_t *hmm);

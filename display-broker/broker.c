@@ -402,7 +402,7 @@ static bool vm_readable(struct broker *b, struct bk_vm *vm)
 
 /* ---- listeners ---- */
 
-static int tcp_listen(const char *addr, unsigned port, unsigned *port_out)
+int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -425,7 +425,7 @@ static int tcp_listen(const char *addr, unsigned port, unsigned *port_out)
 		return -errno;
 	int one = 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, 64) < 0) {
+	if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, backlog) < 0) {
 		int e = -errno;
 		close(s);
 		return e;
@@ -600,7 +600,7 @@ int broker_run(const struct broker_config *cfg)
 					    : strerror(-chan));
 		goto out;
 	}
-	int r = tcp_listen(cfg->vnc_addr, cfg->vnc_port, &port);
+	int r = broker_tcp_listen(cfg->vnc_addr, cfg->vnc_port, 64, &port);
 	if (r < 0) {
 		fprintf(stderr, "hyperdesk broker: cannot listen for VNC on %s port %u: %s\n",
 			cfg->vnc_addr, cfg->vnc_port, strerror(-r));
@@ -608,7 +608,7 @@ int broker_run(const struct broker_config *cfg)
 	}
 	vnc = r;
 	if (cfg->rdp_addr) {
-		r = tcp_listen(cfg->rdp_addr, cfg->rdp_port, &rdp_port);
+		r = broker_tcp_listen(cfg->rdp_addr, cfg->rdp_port, 64, &rdp_port);
 		if (r < 0 && !cfg->rdp_optional) {
 			fprintf(stderr, "hyperdesk broker: cannot listen for RDP on %s port %u: %s\n",
 				cfg->rdp_addr, cfg->rdp_port, strerror(-r));

@@ -339,39 +339,6 @@ static void *web_thread(void *arg)
 	return NULL;
 }
 
-static int listen_on(const char *addr, unsigned port, unsigned *port_out)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		len = sizeof(*a6);
-	} else {
-		return -EINVAL;
-	}
-	int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, 32) < 0) {
-		int e = -errno;
-		close(s);
-		return e;
-	}
-	getsockname(s, (struct sockaddr *)&ss, &len);
-	*port_out = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
-	return s;
-}
-
 struct web_server *web_start(const struct web_config *cfg, unsigned *port_out, char *err,
 			     size_t errlen)
 {
@@ -387,7 +354,7 @@ struct web_server *web_start(const struct web_config *cfg, unsigned *port_out, c
 		snprintf(err, errlen, "cannot open %s: %s", cfg->root, strerror(errno));
 		goto fail;
 	}
-	int s = listen_on(cfg->addr, cfg->port, port_out);
+	int s = broker_tcp_listen(cfg->addr, cfg->port, 32, port_out);
 	if (s < 0) {
 		snprintf(err, errlen, "cannot listen for HTTP on %s port %u: %s", cfg->addr,
 			 cfg->port, strerror(-s));
