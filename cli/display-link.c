@@ -546,6 +546,16 @@ int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_in
 	struct vgpu_listener listener = {
 		.frame = on_frame, .mode = on_mode, .cursor = on_cursor, .opaque = l};
 	vgpu_set_listener(gpu, &listener);
+	/* Heads that already show something (a VM restored from a snapshot) are announced as if
+	 * they had just changed mode. The link starts before the vCPUs run, so no guest can
+	 * replace a framebuffer between vgpu_head_info and the dup in on_mode. */
+	for (unsigned i = 0; i < l->nr_heads; i++) {
+		struct vgpu_head_info info;
+		if (vgpu_head_info(gpu, i, &info) == 0 && info.active && info.fb_fd >= 0) {
+			on_mode(l, i, info.width, info.height, info.stride, info.fb_fd);
+			on_frame(l, i, NULL, 0, info.frame);
+		}
+	}
 
 	/* The thread takes no signals: SIGINT/SIGTERM belong to the VM's event loop. */
 	sigset_t all, old;

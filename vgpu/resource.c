@@ -2,6 +2,7 @@
  * place, their backing (scatter-gather lists of guest pages), transfers and the memory limit.
  * Not scanouts or flushes (scanout.c). Every request field is guest-chosen and checked. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,4 +398,111 @@ uint32_t vgpu_cmd_transfer_2d(struct vgpu *g, const uint8_t *req, size_t len)
 		vgpu_sg_read(r, offset + (uint64_t)y * r->stride, dst + (uint64_t)y * r->stride,
 			     row);
 	return VGPU_RESP_OK_NODATA;
+}
+
+static int cmp_gpa(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+int vgpu_res_restore(struct vgpu *g, const struct vgpu_resource *s, const uint64_t *ents,
+		     const uint8_t *data, char *err, size_t errlen)
+{
+	/* Everything in s and ents comes from a snapshot file: checked as a guest's request. */
+	if (s->id == 0 || vgpu_res_find(g, s->id)) {
+		snprintf(err, errlen, "GPU resource id %u is zero or repeated", s->id);
+		return -EINVAL;
+	}
+	if (g->nr_resources >= VGPU_MAX_RESOURCES || s->nr_sg > VGPU_MAX_ENTRIES) {
+		snprintf(err, errlen, "GPU resource %u: too many resources or memory entries",
+			 s->id);
+		return -EINVAL;
+	}
+	if (s->blob ? s->size == 0 || s->size > VGPU_MAX_BLOB_SIZE
+		    : !vgpu_format_known(s->format) || !s->width || !s->height ||
+			  s->width > VGPU_MAX_DIM || s->height > VGPU_MAX_DIM ||
+			  s->size != (uint64_t)s->width * VGPU_BPP * s->height) {
+		snprintf(err, errlen, "GPU resource %u has an invalid format or size", s->id);
+		return -EINVAL;
+	}
+	/* The backing as guest addresses: each entry non-empty, inside guest RAM today, no two
+	 * overlapping, all together covering the resource. */
+	uint64_t total = 0;
+	uint64_t *sorted = NULL;
+	struct vgpu_sg *sg = NULL;
+	if (s->nr_sg) {
+		sorted = malloc((size_t)s->nr_sg * 2 * sizeof(*sorted));
+		sg = malloc((size_t)s->nr_sg * sizeof(*sg));
+		if (!sorted || !sg) {
+			free(sorted);
+			free(sg);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy(sorted, ents, (size_t)s->nr_sg * 2 * sizeof(*sorted));
+	}
+	for (unsigned i = 0; i < s->nr_sg; i++) {
+		uint64_t gpa = ents[2 * i], len = ents[2 * i + 1];
+		uint8_t *host = len ? hv_mem_ptr(g->mem, gpa, len) : NULL;
+		if (!host || len > UINT64_MAX - total)
+			goto bad_backing;
+		sg[i] = (struct vgpu_sg){.off = total, .len = len, .host = host, .gpa = gpa};
+		total += len;
+	}
+	if (s->nr_sg) {
+		qsort(sorted, s->nr_sg, 2 * sizeof(*sorted), cmp_gpa);
+		for (unsigned i = 1; i < s->nr_sg; i++)
+			if (sorted[2 * (i - 1)] + sorted[2 * (i - 1) + 1] > sorted[2 * i])
+				goto bad_backing;
+		if (total < s->size)
+			goto bad_backing;
+	}
+	free(sorted);
+	sorted = NULL;
+
+	uint64_t charge = sizeof(struct vgpu_resource) + (s->blob ? 0 : s->size);
+	uint64_t sg_bytes = (uint64_t)s->nr_sg * sizeof(*sg);
+	if (!vgpu_mem_charge(g, charge, "a restored resource")) {
+		free(sg);
+		snprintf(err, errlen, "GPU resources exceed the memory limit (--gpu-memory)");
+		return -ENOMEM;
+	}
+	if (!vgpu_mem_charge(g, sg_bytes, "a restored backing list")) {
+		vgpu_mem_uncharge(g, charge);
+		free(sg);
+		snprintf(err, errlen, "GPU resources exceed the memory limit (--gpu-memory)");
+		return -ENOMEM;
+	}
+	struct vgpu_resource *r = calloc(1, sizeof(*r));
+	uint8_t *host = r && !s->blob ? malloc((size_t)s->size) : NULL;
+	if (!r || (!s->blob && !host)) {
+		free(r);
+		free(sg);
+		vgpu_mem_uncharge(g, charge + sg_bytes);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->id = s->id;
+	r->blob = s->blob;
+	r->size = s->size;
+	if (!s->blob) {
+		r->format = s->format;
+		r->width = s->width;
+		r->height = s->height;
+		r->stride = s->width * VGPU_BPP;
+		r->host = host;
+		memcpy(host, data, (size_t)s->size);
+	}
+	r->sg = sg;
+	r->nr_sg = s->nr_sg;
+	r->backing_len = total;
+	r->charged = charge + sg_bytes;
+	res_insert(g, r);
+	return 0;
+bad_backing:
+	free(sorted);
+	free(sg);
+	snprintf(err, errlen, "GPU resource %u: its backing is not valid guest memory", s->id);
+	return -EINVAL;
 }

@@ -3,6 +3,7 @@
  * counts, cursors, and the host side's requested modes. Not resources (resource.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -417,6 +418,46 @@ uint32_t vgpu_cmd_update_cursor(struct vgpu *g, const uint8_t *req, size_t len, 
 	cur->serial++;
 	cursor_notify(g, idx);
 	return VGPU_RESP_OK_NODATA;
+}
+
+int vgpu_scanout_restore(struct vgpu *g, unsigned idx, const struct vgpu_head *nh, uint64_t frame,
+			 char *err, size_t errlen)
+{
+	/* nh comes from a snapshot file: checked as SET_SCANOUT(_BLOB) would check it. */
+	const struct vgpu_resource *res = vgpu_res_find(g, nh->res_id);
+	bool ok = res && res->blob == nh->blob && nh->src.width && nh->src.height &&
+		  vgpu_rect_inside(&nh->src, nh->img_width, nh->img_height);
+	if (ok && !res->blob)
+		ok = nh->format == res->format && nh->img_width == res->width &&
+		     nh->img_height == res->height && nh->stride == res->stride && nh->offset == 0;
+	if (ok && res->blob)
+		/* offset: 32 bits on the wire, so every term below stays under 2^47. */
+		ok = vgpu_format_known(nh->format) && nh->img_width && nh->img_height &&
+		     nh->img_width <= VGPU_MAX_DIM && nh->img_height <= VGPU_MAX_DIM &&
+		     nh->stride >= (uint64_t)nh->img_width * VGPU_BPP && nh->offset <= UINT32_MAX &&
+		     nh->offset + (uint64_t)(nh->img_height - 1) * nh->stride +
+			     (uint64_t)nh->img_width * VGPU_BPP <=
+			 res->size;
+	if (!ok) {
+		snprintf(err, errlen, "GPU head %u: the saved scanout does not fit resource %u",
+			 idx, nh->res_id);
+		return -EINVAL;
+	}
+	/* A full flush from the resource regenerates the framebuffer (a new memfd). */
+	if (scanout_commit(g, idx, nh, res) != VGPU_RESP_OK_NODATA) {
+		snprintf(err, errlen,
+			 "GPU head %u: no memory for its framebuffer (see --gpu-memory)", idx);
+		return -ENOMEM;
+	}
+	g->heads[idx].frame = frame;
+	return 0;
+}
+
+void vgpu_cursor_restore(struct vgpu *g, unsigned idx, const struct vgpu_cursor *c)
+{
+	g->heads[idx].cursor = *c;
+	if (c->visible)
+		cursor_notify(g, idx);
 }
 
 void vgpu_heads_reset(struct vgpu *g)

@@ -149,6 +149,12 @@ uint32_t vgpu_cmd_transfer_2d(struct vgpu *g, const uint8_t *req, size_t len);
 void vgpu_res_destroy_all(struct vgpu *g);
 /* Copies len bytes at offset off of the resource's backing into dst; false if not covered. */
 bool vgpu_sg_read(const struct vgpu_resource *res, uint64_t off, void *dst, uint64_t len);
+/* Recreates a saved resource (persist.c): s gives id, blob, format, width, height, size and
+ * nr_sg; ents its backing as nr_sg pairs of guest address and length; data a 2D one's host copy
+ * (size bytes). Every value is checked as a guest's request would be and charged against the
+ * memory limit. Returns 0 or -errno with a one-line reason. */
+int vgpu_res_restore(struct vgpu *g, const struct vgpu_resource *s, const uint64_t *ents,
+		     const uint8_t *data, char *err, size_t errlen);
 /* Counts bytes against the memory limit: false (and a rate-limited warning) past it. */
 bool vgpu_mem_charge(struct vgpu *g, uint64_t bytes, const char *what);
 void vgpu_mem_uncharge(struct vgpu *g, uint64_t bytes);
@@ -161,6 +167,11 @@ uint32_t vgpu_cmd_update_cursor(struct vgpu *g, const uint8_t *req, size_t len, 
 /* Drops the scanout of every head showing resource id (it is going away). */
 void vgpu_scanout_release_resource(struct vgpu *g, uint32_t id);
 void vgpu_head_disable_scanout(struct vgpu *g, unsigned head);
+/* persist.c's loader: checks a saved scanout (res_id and the fields SET_SCANOUT(_BLOB) set)
+ * against its resource and commits it, regenerating the framebuffer by a full flush. */
+int vgpu_scanout_restore(struct vgpu *g, unsigned head, const struct vgpu_head *nh, uint64_t frame,
+			 char *err, size_t errlen);
+void vgpu_cursor_restore(struct vgpu *g, unsigned head, const struct vgpu_cursor *c);
 void vgpu_heads_reset(struct vgpu *g);
 void vgpu_heads_fini(struct vgpu *g);
 

@@ -45,6 +45,13 @@ void vgpu_destroy(struct vgpu *g);
 /* The head count a snapshot's GPU section records, to create the GPU before restoring it. */
 struct hv_snapshot;
 int vgpu_snapshot_heads(struct hv_snapshot *s, uint32_t *heads, char *err, size_t errlen);
+/* Appends g's "gpu" section payload to out (what a snapshot saves). */
+struct hd_buf;
+void vgpu_snapshot_save(struct vgpu *g, struct hd_buf *out);
+/* Loads a "gpu" section into g (what vmm --restore does through the section's registration;
+ * exposed for tests and fuzzing). The bytes are treated as hostile; on failure g is left with
+ * no resources or scanouts and err says why in one line. */
+int vgpu_snapshot_load(struct vgpu *g, struct hv_snap_in *in, char *err, size_t errlen);
 
 /* Runs one request as the control queue (or cursor queue) would, on host buffers: req holds
  * len bytes, the response goes to resp (room for cap bytes). Returns the response's length,

@@ -1,5 +1,6 @@
 /* fuzz-snapshot.c: libFuzzer target for snapshot files (hv_snapshot_parse) and the section
- * readers that need no VM or KVM: the "vm" and "gpu" sections, the UART, virtio transports.
+ * readers that need no VM or KVM: the "vm" and "gpu" sections (the GPU's loader on devices of
+ * 1 and 2 heads over a small guest RAM of the target's own), the UART, virtio transports.
  * Not the vCPU, KVM, memory or virtio-input loaders: they need a live VM. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ static struct hv_mem mem;
 static struct hv_virtio_mmio tr[2];
 static struct hv_input *dev[2];
 static struct hv_uart uart;
+static struct vgpu *gpu[2]; /* 1 and 2 heads, a small memory limit */
 
 static void irq(void *opaque, unsigned gsi, int level)
 {
@@ -46,6 +48,11 @@ static void once(void)
 		hv_input_set_transport(dev[i], &tr[i]);
 	}
 	hv_uart_init(&uart, NULL, HV_IRQ_UART0, -1);
+	for (unsigned i = 0; i < 2; i++) {
+		struct vgpu_config gc = {.heads = i + 1, .memory_limit = 8u << 20};
+		if (vgpu_new(&gc, &mem, &gpu[i]) < 0)
+			abort();
+	}
 }
 
 static void check_err(int r, const char *err)
@@ -80,6 +87,16 @@ static void read_sections(struct hv_snap_index *idx)
 		__builtin_trap();
 
 	struct hv_snap_in in;
+	for (unsigned i = 0; i < 2; i++)
+		if (hv_snap_index_find(&s.idx, "gpu", &in)) {
+			err[0] = '\0';
+			r = vgpu_snapshot_load(gpu[i], &in, err, sizeof(err));
+			check_err(r, err);
+			struct vgpu_stats st;
+			vgpu_get_stats(gpu[i], &st);
+			if (st.memory_used > st.memory_limit || (r < 0 && st.resources))
+				__builtin_trap();
+		}
 	if (hv_snap_index_find(&s.idx, "uart", &in)) {
 		err[0] = '\0';
 		check_err(hv_uart_load(&uart, &in, err, sizeof(err)), err);
@@ -123,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < HD_ARRAY_SIZE(names); i++) {
 		struct hv_snap_section *sec = &idx->sec[idx->count++];
 		strcpy(sec->name, names[i]);
-		sec->version = 1;
+		sec->version = strcmp(names[i], "gpu") ? 1 : 2;
 		sec->data = data;
 		sec->len = size;
 	}

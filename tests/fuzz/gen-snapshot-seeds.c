@@ -56,7 +56,7 @@ static void write_snapshot(const char *name, bool dup)
 	if (dup)
 		hv_snap_writer_section(w, "uart", 1, uart_sec.data, uart_sec.len);
 	hv_snap_writer_section(w, "virtio.1", 1, virtio_sec.data, virtio_sec.len);
-	hv_snap_writer_section(w, "gpu", 1, gpu_sec.data, gpu_sec.len);
+	hv_snap_writer_section(w, "gpu", 2, gpu_sec.data, gpu_sec.len);
 	hv_snap_writer_section(w, "memory", 1, mem_sec.data, mem_sec.len);
 	if (hv_snap_writer_commit(w, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -107,16 +107,57 @@ int main(int argc, char **argv)
 	hv_snap_put_u32(&vm_sec, 18);
 	hv_snap_put_u32(&vm_sec, 18);
 	hv_snap_put_u64(&vm_sec, 0);
-	/* gpu: one enabled 1024x768 head, no scanout, no resources */
+	/* gpu (layout 2): one head, one 4x4 2D resource backed by guest bytes [0x1000, 0x1040)
+	 * and shown whole on head 0, and a blob of 64 bytes at 0x2000 */
 	hv_snap_put_u32(&gpu_sec, 1);
 	hv_snap_put_u32(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 2); /* resources */
+	hv_snap_put_u32(&gpu_sec, 1); /* id, blob, format, width, height, size */
+	hv_snap_put_u8(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 2);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u64(&gpu_sec, 64);
+	hv_snap_put_u32(&gpu_sec, 1); /* entries: gpa, length */
+	hv_snap_put_u64(&gpu_sec, 0x1000);
+	hv_snap_put_u64(&gpu_sec, 64);
+	for (unsigned i = 0; i < 64; i++)
+		hv_snap_put_u8(&gpu_sec, (uint8_t)(i * 7));
+	hv_snap_put_u32(&gpu_sec, 2);
 	hv_snap_put_u8(&gpu_sec, 1);
+	hv_snap_put_u32(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 0);
+	hv_snap_put_u64(&gpu_sec, 64);
+	hv_snap_put_u32(&gpu_sec, 1);
+	hv_snap_put_u64(&gpu_sec, 0x2000);
+	hv_snap_put_u64(&gpu_sec, 64);
+	hv_snap_put_u8(&gpu_sec, 1); /* head 0: enabled 1024x768, 270 x 203 mm */
 	hv_snap_put_u32(&gpu_sec, 1024);
 	hv_snap_put_u32(&gpu_sec, 768);
 	hv_snap_put_u32(&gpu_sec, 270);
 	hv_snap_put_u32(&gpu_sec, 203);
+	hv_snap_put_u32(&gpu_sec, 1); /* scanout: resource 1, 2D, format, 4x4, stride 16 */
+	hv_snap_put_u8(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 2);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u32(&gpu_sec, 16);
+	hv_snap_put_u64(&gpu_sec, 0);
 	hv_snap_put_u32(&gpu_sec, 0);
 	hv_snap_put_u32(&gpu_sec, 0);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u32(&gpu_sec, 4);
+	hv_snap_put_u64(&gpu_sec, 3); /* frames */
+	hv_snap_put_u8(&gpu_sec, 1);  /* cursor: visible at (10, 20), hot (1, 2), serial 1 */
+	hv_snap_put_u32(&gpu_sec, 10);
+	hv_snap_put_u32(&gpu_sec, 20);
+	hv_snap_put_u32(&gpu_sec, 1);
+	hv_snap_put_u32(&gpu_sec, 2);
+	hv_snap_put_u64(&gpu_sec, 1);
+	hv_snap_put_u32(&gpu_sec, 1);
+	for (unsigned i = 0; i < 64 * 64 * 4; i++)
+		hv_snap_put_u8(&gpu_sec, 0);
 	hv_uart_receive(&uart, (const uint8_t *)"hi", 2);
 	hv_uart_save(&uart, &uart_sec);
 	hv_virtio_mmio_save(&tr, &virtio_sec);

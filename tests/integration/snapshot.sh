@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # snapshot.sh: `ctl snapshot` of a running guest and `vmm --restore`: the compute workload ends
 # with the same checksum after a restore (kvm and auto engines, twice from one file), damaged or
-# foreign files and conflicting options are refused in one line, a desktop's GPU state is
-# refused plainly. Not a benchmark (bench/bench-snapshot.sh) nor a format test (unit tests).
+# foreign files and conflicting options are refused in one line, an idle desktop comes back
+# showing the same picture and still follows display-set. Not a benchmark (bench/bench-snapshot.sh) nor a format test (unit tests).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
@@ -93,20 +93,108 @@ expect_one_line_error "--restore with --memory" "memory conflicts with --restore
 hd ctl "$TMP/nobody.sock" snapshot "$TMP/x.snap"
 [ "$rc" -ne 0 ] && ok "ctl snapshot without a VM fails (exit $rc)" || not_ok "ctl snapshot without a VM" "$out"
 
-# ---- the desktop: the GPU has resources and a scanout, which a restore cannot bring back yet
+# ---- the desktop: GPU resources, backing and scanouts come back ----
+PNGCMP="$(cd "$(dirname "$0")" && pwd)/pngcmp.py"
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read PNG files"; exit 77; }
+# py ARGS...: python3 ARGS; sets rc and out (stdout and stderr).
+py() {
+	out=$(python3 "$@" 2>&1)
+	rc=$?
+}
+# wait_console FILE LINE: up to 10 s for LINE, as a whole line, in FILE.
+wait_console() {
+	for _ in $(seq 100); do grep -qxF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
 SOCK="$TMP/desk.sock"
-timeout -k 5 60 "$HD" vmm --control "$SOCK" --serial "$TMP/desk.console" 2>"$TMP/desk.err" &
+timeout -k 5 60 "$HD" vmm --control "$SOCK" --serial "$TMP/desk.console" \
+	--guest-cmdline still=1 2>"$TMP/desk.err" &
 DESK=$!
 PIDS="$PIDS $DESK"
-for _ in $(seq 100); do grep -q "display: head 0" "$TMP/desk.console" 2>/dev/null && break; sleep 0.1; done
-grep -q "display: head 0" "$TMP/desk.console" && ok "desktop is up" ||
+wait_console "$TMP/desk.console" "display: head 0 1024x768" && ok "desktop is up" ||
 	not_ok "desktop never came up" "$(cat "$TMP/desk.console")"
+sleep 1 # the first frame drawn
+hd ctl "$SOCK" screendump 0 "$TMP/desk-before.png"
+expect_rc "screendump before the snapshot" 0
 hd ctl "$SOCK" snapshot "$TMP/desk.snap"
 expect_rc "ctl snapshot of the desktop" 0
+hd ctl "$SOCK" screendump 0 "$TMP/desk-a.png"
+expect_rc "screendump after the snapshot" 0
+py "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/desk-before.png" "$TMP/desk-a.png"
+expect_in "the still desktop did not change around the snapshot" "SAME" "$out"
 hd ctl "$SOCK" quit
 wait "$DESK"
-hd vmm --restore "$TMP/desk.snap"
-expect_rc "desktop snapshot refused at restore" 1
-expect_one_line_error "desktop snapshot" "restoring GPU resources and scanouts is not implemented yet"
+
+SOCK="$TMP/restored.sock"
+timeout -k 5 60 "$HD" vmm --restore "$TMP/desk.snap" --control "$SOCK" \
+	--serial "$TMP/restored.console" 2>"$TMP/restored.err" &
+REST=$!
+PIDS="$PIDS $REST"
+wait_for_file "$SOCK" && ok "the desktop snapshot restores" ||
+	not_ok "restored desktop: no control socket" "$(cat "$TMP/restored.err")"
+hd ctl "$SOCK" screendump 0 "$TMP/desk-b.png"
+expect_rc "screendump of the restored desktop" 0
+py "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/desk-b.png" "$TMP/desk-a.png"
+expect_in "the restored desktop shows the same picture" "SAME" "$out"
+hd ctl "$SOCK" display-set 0 1280 720
+expect_rc "display-set 0 1280 720 on the restored desktop" 0
+wait_console "$TMP/restored.console" "display: head 0 1280x720" &&
+	ok "the restored guest follows display-set" ||
+	not_ok "the restored guest never reported 1280x720" "$(cat "$TMP/restored.console")" \
+		"$(cat "$TMP/restored.err")"
+hd ctl "$SOCK" quit
+wait "$REST"
+
+# Restored under a display broker: the restored picture reaches a VNC client without the
+# guest drawing anything new (the display link announces heads that already show something).
+timeout -k 5 60 "$HD" broker --channel "$TMP/ch.sock" --vnc 127.0.0.1:0 >"$TMP/broker.out" \
+	2>"$TMP/broker.err" &
+BRK=$!
+PIDS="$PIDS $BRK"
+VNCPORT=""
+for _ in $(seq 100); do
+	VNCPORT=$(sed -n 's/^ready \([0-9]*\).*/\1/p' "$TMP/broker.out")
+	[ -n "$VNCPORT" ] && break
+	sleep 0.1
+done
+timeout -k 5 60 "$HD" vmm --restore "$TMP/desk.snap" --display "$TMP/ch.sock" \
+	--serial "$TMP/attached.console" 2>"$TMP/attached.err" &
+ATT=$!
+PIDS="$PIDS $ATT"
+hd shot "vnc://127.0.0.1:$VNCPORT" -o "$TMP/desk-vnc.png" --settle 800 --timeout 20000
+expect_rc "a VNC shot of the restored desktop through the broker" 0
+py "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/desk-vnc.png" "$TMP/desk-a.png"
+expect_in "the broker serves the restored picture" "SAME" "$out"
+stop "$ATT" "$BRK"
+
+# A GPU section of layout version 1 (an older build's) is refused plainly: the version in the
+# section header changed, and the end record's checksum of the headers made to match.
+py - "$TMP/desk.snap" "$TMP/gpu-v1.snap" <<'PY'
+import struct, sys
+def crc32c(crc, data):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+data = bytearray(open(sys.argv[1], "rb").read())
+off, crc = 64, crc32c(0, data[:64])
+while True:
+    name = bytes(data[off:off + 16]).rstrip(b"\0")
+    length = struct.unpack_from("<Q", data, off + 16)[0]
+    if name == b"end":
+        struct.pack_into("<I", data, off + 28, crc)
+        break
+    if name == b"gpu":
+        struct.pack_into("<I", data, off + 24, 1)
+    crc = crc32c(crc, data[off:off + 32])
+    off += 32 + length
+open(sys.argv[2], "wb").write(data)
+PY
+expect_rc "a GPU section of layout version 1 written" 0
+hd vmm --restore "$TMP/gpu-v1.snap"
+expect_rc "GPU section version 1 refused" 1
+expect_one_line_error "GPU section version 1" "GPU section has layout version 1, this build reads only 2"
 
 finish

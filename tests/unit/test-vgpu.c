@@ -1,7 +1,7 @@
 /* test-vgpu.c: cmocka tests of the virtual GPU's control and cursor commands on synthetic
  * guest memory: resources, backing, transfers, scanouts, flushes, formats, blobs, cursors,
- * fences, the memory limit and every guest error path. Not EDID, the host side or the
- * virtqueue path (test-vgpu-host.c). */
+ * fences, the memory limit, every guest error path and the "gpu" snapshot section. Not EDID,
+ * the host side or the virtqueue path (test-vgpu-host.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -786,6 +786,143 @@ static void test_cursor(void **state)
 	assert_int_equal(vgpu_head_cursor(f->g, HEADS, &ci), -EINVAL);
 }
 
+/* The "gpu" snapshot section: a 2D scanout on head 0 and a blob scanout on head 1, with a
+ * cursor, saved and loaded into a fresh device show the same pictures; hostile payloads
+ * (every truncation, a flipped byte, the old version, a too-small memory limit) are refused
+ * in one line and leave nothing behind. */
+static struct vgpu *fresh(struct fx *f, uint64_t limit)
+{
+	struct vgpu_config cfg = {.heads = HEADS, .memory_limit = limit};
+	struct vgpu *g;
+	assert_int_equal(vgpu_new(&cfg, &f->mem, &g), 0);
+	return g;
+}
+
+static int load(struct vgpu *g, const struct hd_buf *b, size_t len, uint32_t version)
+{
+	struct hv_snap_in in = {.p = (const uint8_t *)b->data, .len = len, .version = version};
+	char err[256] = "";
+	int r = vgpu_snapshot_load(g, &in, err, sizeof(err));
+	if (r < 0)
+		assert_true(err[0] && !strchr(err, '\n'));
+	return r;
+}
+
+static void same_fb(struct fx *f, struct vgpu *g, unsigned head, const uint8_t *want, uint32_t w,
+		    uint32_t h)
+{
+	struct vgpu_head_info hi;
+	assert_int_equal(vgpu_head_info(g, head, &hi), 0);
+	assert_true(hi.active);
+	assert_int_equal(hi.width, w);
+	assert_int_equal(hi.height, h);
+	const uint8_t *p = mmap(NULL, (size_t)hi.stride * h, PROT_READ, MAP_SHARED, hi.fb_fd, 0);
+	assert_true(p != MAP_FAILED);
+	assert_memory_equal(p, want, (size_t)w * 4 * h);
+	munmap((void *)p, (size_t)hi.stride * h);
+	(void)f;
+}
+
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t X = VGPU_FORMAT_B8G8R8X8_UNORM;
+	fill(guest(f, BACK_GPA), 64, 32, 256, 1);
+	assert_int_equal(create_2d(f, 7, X, 64, 32), VGPU_RESP_OK_NODATA);
+	assert_int_equal(attach(f, 7, BACK_GPA, 64 * 32 * 4), VGPU_RESP_OK_NODATA);
+	assert_int_equal(transfer(f, 7, 0, 0, 64, 32, 0), VGPU_RESP_OK_NODATA);
+	assert_int_equal(set_scanout(f, 0, 7, 8, 4, 48, 24), VGPU_RESP_OK_NODATA);
+	assert_int_equal(flush(f, 7, 0, 0, 64, 32), VGPU_RESP_OK_NODATA);
+	fill(guest(f, BLOB_GPA), 40, 20, 160, 2);
+	struct vgpu_mem_entry e = {BLOB_GPA, 4096 * 2, 0};
+	assert_int_equal(create_blob(f, 9, VGPU_BLOB_MEM_GUEST, 0, 40 * 20 * 4, &e, 1),
+			 VGPU_RESP_OK_NODATA);
+	assert_int_equal(
+	    scanout_blob(f, 1, 9, 40, 20, X, 160, 0, (struct vgpu_wire_rect){0, 0, 40, 20}),
+	    VGPU_RESP_OK_NODATA);
+	assert_int_equal(cursor_cmd(f, VGPU_CMD_UPDATE_CURSOR, 1, 7, 30, 40, 3, 4),
+			 VGPU_RESP_OK_NODATA);
+	assert_int_equal(vgpu_display_set(f->g, 1, 800, 600, 0, 0), 0);
+
+	struct vgpu_head_info hi;
+	uint8_t *want0 = malloc(48 * 24 * 4), *want1 = malloc(40 * 20 * 4);
+	const uint8_t *p = fb_map(f, 0, &hi);
+	memcpy(want0, p, 48 * 24 * 4);
+	fb_unmap(p, &hi);
+	p = fb_map(f, 1, &hi);
+	memcpy(want1, p, 40 * 20 * 4);
+	fb_unmap(p, &hi);
+	struct vgpu_stats st0, st;
+	vgpu_get_stats(f->g, &st0);
+
+	struct hd_buf b;
+	hd_buf_init(&b);
+	vgpu_snapshot_save(f->g, &b);
+	struct vgpu *g = fresh(f, LIMIT);
+	assert_int_equal(load(g, &b, b.len, 2), 0);
+	same_fb(f, g, 0, want0, 48, 24);
+	same_fb(f, g, 1, want1, 40, 20);
+	vgpu_get_stats(g, &st);
+	assert_int_equal(st.resources, 2);
+	assert_true(st.memory_used == st0.memory_used);
+	assert_int_equal(vgpu_head_info(g, 1, &hi), 0);
+	assert_int_equal(hi.req_width, 800);
+	assert_int_equal(hi.req_height, 600);
+	struct vgpu_cursor_info ci, ci0;
+	assert_int_equal(vgpu_head_cursor(f->g, 1, &ci0), 0);
+	assert_int_equal(vgpu_head_cursor(g, 1, &ci), 0);
+	assert_true(ci.visible && ci.x == ci0.x && ci.y == ci0.y && ci.hot_x == 3 &&
+		    ci.serial == ci0.serial);
+	assert_memory_equal(ci.image, ci0.image, sizeof(ci.image));
+	/* Saving the restored device gives the same bytes. */
+	struct hd_buf b2;
+	hd_buf_init(&b2);
+	vgpu_snapshot_save(g, &b2);
+	assert_int_equal(b2.len, b.len);
+	assert_memory_equal(b2.data, b.data, b.len);
+	hd_buf_free(&b2);
+
+	/* Hostile payloads: refused, and the device is left empty. */
+	assert_int_equal(load(g, &b, b.len, 1), -ENOTSUP);
+	for (size_t n = 0; n < b.len; n += n < 200 ? 1 : 509)
+		assert_true(load(g, &b, n, 2) < 0);
+	vgpu_get_stats(g, &st);
+	assert_int_equal(st.resources, 0);
+	assert_true(st.memory_used == 0);
+	/* Records: heads, events, count (12 bytes), then per resource id u32, blob u8, format,
+	 * width, height u32, size u64, entries u32 (29 bytes), entries (16 bytes each), and a 2D
+	 * one's copy. The second record's id made the first's: a repeated id. */
+	uint8_t *d = (uint8_t *)b.data;
+	uint32_t first;
+	memcpy(&first, d + 12, 4);
+	size_t blob_rec = first == 9 ? 12 : 12 + 29 + 16 + 64 * 32 * 4;
+	size_t second = first == 9 ? 12 + 29 + 16 : 12 + 29 + 16 + 64 * 32 * 4;
+	uint32_t saved;
+	memcpy(&saved, d + second, 4);
+	memcpy(d + second, &first, 4);
+	assert_int_equal(load(g, &b, b.len, 2), -EINVAL);
+	memcpy(d + second, &saved, 4);
+	/* The blob's backing moved outside guest RAM. */
+	uint64_t gpa;
+	memcpy(&gpa, d + blob_rec + 29, 8);
+	assert_true(gpa == BLOB_GPA);
+	gpa = MEM_SIZE - 4096;
+	memcpy(d + blob_rec + 29, &gpa, 8);
+	assert_int_equal(load(g, &b, b.len, 2), -EINVAL);
+	gpa = BLOB_GPA;
+	memcpy(d + blob_rec + 29, &gpa, 8);
+	assert_int_equal(load(g, &b, b.len, 2), 0);
+	vgpu_destroy(g);
+	g = fresh(f, 16384); /* too small for the 2D copy */
+	assert_int_equal(load(g, &b, b.len, 2), -ENOMEM);
+	vgpu_get_stats(g, &st);
+	assert_true(st.memory_used == 0 && st.resources == 0);
+	vgpu_destroy(g);
+	hd_buf_free(&b);
+	free(want0);
+	free(want1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +937,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_scanout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
