@@ -97,6 +97,10 @@ struct broker {
 void broker_session_attach(struct broker *b, struct bk_session *s);
 /* Sends a message to a VM without blocking (dropped if the socket is full). Under the lock. */
 void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m);
+/* Sends one input event from session s to the head it watches (none while it has no VM); takes
+ * the broker's lock. */
+void broker_session_input(struct broker *b, struct bk_session *s, uint32_t kind, uint32_t a,
+			  uint32_t bb, uint32_t c);
 /* A non-blocking TCP listener on addr (IPv4 or IPv6 literal) and port (0: any); returns the
  * socket or -errno, and the port actually bound in *port_out. */
 int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out);

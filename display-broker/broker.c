@@ -402,6 +402,22 @@ static bool vm_readable(struct broker *b, struct bk_vm *vm)
 
 /* ---- listeners ---- */
 
+void broker_session_input(struct broker *b, struct bk_session *s, uint32_t kind, uint32_t a,
+			  uint32_t bb, uint32_t c)
+{
+	pthread_mutex_lock(&b->lock);
+	if (s->vm) {
+		struct hd_chan_msg m = {.type = HD_CHAN_INPUT};
+		m.u.input.head = s->head;
+		m.u.input.kind = kind;
+		m.u.input.a = a;
+		m.u.input.b = bb;
+		m.u.input.c = c;
+		broker_vm_send(s->vm, &m);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
 int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out)
 {
 	struct sockaddr_storage ss;

@@ -325,19 +325,7 @@ static int set_desktop_size(int width, int height, int nr_screens,
 static void send_input(struct session_local *l, uint32_t kind, uint32_t a, uint32_t bb,
 		       uint32_t c)
 {
-	struct broker *b = l->b;
-	pthread_mutex_lock(&b->lock);
-	struct bk_session *s = l->s;
-	if (s->vm) {
-		struct hd_chan_msg m = {.type = HD_CHAN_INPUT};
-		m.u.input.head = s->head;
-		m.u.input.kind = kind;
-		m.u.input.a = a;
-		m.u.input.b = bb;
-		m.u.input.c = c;
-		broker_vm_send(s->vm, &m);
-	}
-	pthread_mutex_unlock(&b->lock);
+	broker_session_input(l->b, l->s, kind, a, bb, c);
 }
 
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
