@@ -11,25 +11,6 @@ REF=$(cd "$HERE/../reference" && pwd)
 PNGCMP="$HERE/pngcmp.py"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
 
-# start_run NAME RUN-ARGS...: `hyperdesk run` on a free loopback port; sets RUN_PID, PORT, LOG,
-# SOCK (control socket). Waits (15 s at most) for the guest's first mode.
-start_run() {
-	local name=$1
-	shift
-	LOG="$TMP/$name.console"
-	SOCK="$TMP/$name.sock"
-	timeout -k 5 200 "$HD" run --vnc 127.0.0.1:0 --serial "$LOG" --control "$SOCK" "$@" \
-		>"$TMP/$name.out" 2>"$TMP/$name.err" &
-	RUN_PID=$!
-	PIDS="$PIDS $RUN_PID"
-	PORT=""
-	for _ in $(seq 150); do
-		PORT=$(sed -n 's/.*VNC at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name.err" | head -n1)
-		[ -n "$PORT" ] && grep -q "display: head 0" "$LOG" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # shot NAME SHOT-ARGS...: runs hyperdesk shot against $PORT, bounded; sets rc, out, err.
 shot() {

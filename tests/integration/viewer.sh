@@ -16,24 +16,6 @@ for tool in python3 Xvfb vncviewer xwd; do
 	command -v "$tool" >/dev/null || { echo "not ok - $tool is missing (scripts/setup installs it)"; echo "0 passed, 1 failed"; exit 1; }
 done
 
-# start_run NAME RUN-ARGS...: as in broker.sh: sets RUN_PID, PORT, LOG, SOCK.
-start_run() {
-	local name=$1
-	shift
-	LOG="$TMP/$name.console"
-	SOCK="$TMP/$name.sock"
-	timeout -k 5 200 "$HD" run --vnc 127.0.0.1:0 --serial "$LOG" --control "$SOCK" "$@" \
-		>"$TMP/$name.out" 2>"$TMP/$name.err" &
-	RUN_PID=$!
-	PIDS="$PIDS $RUN_PID"
-	PORT=""
-	for _ in $(seq 150); do
-		PORT=$(sed -n 's/.*VNC at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name.err" | head -n1)
-		[ -n "$PORT" ] && grep -q "display: head 0" "$LOG" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 
 
