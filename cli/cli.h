@@ -68,6 +68,9 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
  * to return at once (0 after --help, CLI_EXIT_USAGE after an error). */
 int vm_options_getopt(struct vm_options *o, const char *cmd, int argc, char **argv,
 		      void (*usage)(FILE *f));
+/* Options that contradict each other (the machine of a --restore given again): -1 after
+ * printing why, else 0. vm_options_run checks too; run checks before starting a broker. */
+int vm_options_check(const struct vm_options *o, const char *cmd);
 /* Builds and runs the VM described by o; returns the process exit status. */
 int vm_options_run(const struct vm_options *o, const char *cmd);
 

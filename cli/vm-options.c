@@ -207,6 +207,23 @@ static void *read_guest(const char *cmd, const char *path, size_t *len)
 	return buf;
 }
 
+int vm_options_check(const struct vm_options *o, const char *cmd)
+{
+	static const char *const names[] = {"--guest", "--memory", "--cpus", "--guest-cmdline",
+					    "--heads"};
+	if (!o->restore)
+		return 0;
+	for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
+		if (o->machine_set & (1u << i)) {
+			fprintf(stderr,
+				"hyperdesk %s: %s conflicts with --restore: the snapshot brings the "
+				"machine with it\n",
+				cmd, names[i]);
+			return -1;
+		}
+	return 0;
+}
+
 int vm_options_run(const struct vm_options *o, const char *cmd)
 {
 	struct hv_vm_config cfg = {
@@ -230,17 +247,9 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 
 	unsigned long heads = o->heads;
 	struct hv_snapshot *snap = NULL;
+	if (vm_options_check(o, cmd) < 0)
+		return HV_EXIT_FAILURE;
 	if (o->restore) {
-		static const char *const names[] = {"--guest", "--memory", "--cpus",
-						    "--guest-cmdline", "--heads"};
-		for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
-			if (o->machine_set & (1u << i)) {
-				fprintf(stderr,
-					"hyperdesk %s: %s conflicts with --restore: the snapshot "
-					"brings the machine with it\n",
-					cmd, names[i]);
-				return HV_EXIT_FAILURE;
-			}
 		char why[512];
 		uint32_t snap_heads = 0;
 		if (hv_snapshot_open(o->restore, &snap, why, sizeof(why)) < 0 ||
