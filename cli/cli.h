@@ -49,6 +49,7 @@ struct vm_options {
 	unsigned long gpu_memory_mib; /* GPU memory limit */
 	const char *display;          /* the broker's display channel socket, or NULL */
 	const char *restore;          /* --restore: a snapshot file, or NULL */
+	const char *memory_file;      /* --memory-file: guest RAM in this file, or NULL */
 	unsigned machine_set;         /* VM_SET_* bits: machine options given explicitly */
 };
 
@@ -94,6 +95,7 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_RESTORE,
+	OPT_MEMORY_FILE,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -151,6 +153,7 @@ int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *ho
 		{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},                      \
 		{"engine-tune", required_argument, NULL, OPT_ENGINE_TUNE},                    \
 		{"restore", required_argument, NULL, OPT_RESTORE},                            \
+		{"memory-file", required_argument, NULL, OPT_MEMORY_FILE},                    \
 		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
 		{"heads", required_argument, NULL, OPT_HEADS},                               \
 		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \

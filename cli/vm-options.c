@@ -25,6 +25,10 @@ const char vm_options_usage[] =
 	"  -g, --guest demo|PATH     guest to boot: the built-in demo guest (default) or an\n"
 	"                            ELF64 x86-64 file built to the same boot interface\n"
 	"  -m, --memory MiB          guest RAM in MiB (default 256, at least 2)\n"
+	"      --memory-file PATH    keep guest RAM in this image file (created, or emptied\n"
+	"                            and reused; locked while the VM runs) instead of\n"
+	"                            anonymous memory; the host pages it to the file and\n"
+	"                            'memory-release' on the control socket drops it\n"
 	"  -c, --cpus N              vCPUs (default 1, at most 64)\n"
 	"  -s, --serial stdio|none|FILE\n"
 	"                            where the guest's serial console goes (default stdio;\n"
@@ -87,6 +91,13 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 	case 'g':
 		o->guest = arg;
 		o->machine_set |= VM_SET_GUEST;
+		return 0;
+	case OPT_MEMORY_FILE:
+		if (!*arg) {
+			fprintf(stderr, "hyperdesk %s: --memory-file needs a path\n", cmd);
+			return -1;
+		}
+		o->memory_file = arg;
 		return 0;
 	case OPT_RESTORE:
 		o->restore = arg;
@@ -234,6 +245,7 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		.engine_tune = o->engine_tune,
 		.cmdline = o->cmdline,
 		.control_path = o->control,
+		.memory_file = o->memory_file,
 		.serial_out_fd = -1,
 		.serial_in_fd = -1,
 	};

@@ -267,6 +267,7 @@ struct hv_vm {
 	struct hv_vm_config cfg;
 	char *cmdline;
 	char *guest_name;
+	char *memory_file; /* NULL: RAM in a memfd */
 	struct hv_mem mem;
 	struct hv_bus pio, mmio;
 	struct hv_uart uart;

@@ -26,15 +26,30 @@ struct hv_mem_region {
 };
 
 struct hv_mem {
-	int fd;
-	uint64_t size; /* total bytes of RAM */
-	uint8_t *base; /* whole memfd mapping */
+	int fd;           /* the memfd, or the memory file */
+	uint64_t size;    /* total bytes of RAM */
+	uint8_t *base;    /* whole mapping (address space only: pages come on first touch) */
+	bool file_backed; /* RAM lives in an image file (--memory-file) */
 	unsigned nr_regions;
 	struct hv_mem_region regions[HV_MEM_MAX_REGIONS];
 };
 
+/* Residency is handled in blocks of this size (hv_mem_residency, hv_mem_release). */
+#define HV_MEM_BLOCK (2ull << 20)
+
 /* size: bytes, a multiple of 4 KiB, at least 1 MiB. Returns 0 or -errno. */
 int hv_mem_init(struct hv_mem *m, uint64_t size);
+/* RAM in the regular file at path (created mode 600 if missing, locked against a second VM,
+ * emptied and sized, its blocks reserved where the filesystem can). -errno and a one-line
+ * reason in err on failure. */
+int hv_mem_init_file(struct hv_mem *m, uint64_t size, const char *path, char *err,
+		     size_t errlen);
+/* Bytes of RAM resident in the VMM's mapping and how many blocks hold any. 0 or -errno. */
+int hv_mem_residency(const struct hv_mem *m, uint64_t *bytes, uint64_t *blocks);
+/* File-backed RAM only: writes every block back to the file and drops it from memory; the
+ * next access by a vCPU or device reads it back. *released: resident bytes freed.
+ * -EOPNOTSUPP for memfd RAM. Safe while vCPUs run. */
+int hv_mem_release(struct hv_mem *m, uint64_t *released);
 void hv_mem_fini(struct hv_mem *m);
 /* Host pointer for [gpa, gpa+len) if it lies wholly inside one RAM region, else NULL. */
 void *hv_mem_ptr(const struct hv_mem *m, uint64_t gpa, uint64_t len);
@@ -294,6 +309,7 @@ struct hv_vm_config {
 	int serial_out_fd;       /* UART output; -1 discards it */
 	int serial_in_fd;        /* UART input; -1 for none */
 	const char *control_path; /* control socket path, NULL for none */
+	const char *memory_file; /* guest RAM in this image file; NULL: an anonymous memfd */
 };
 
 struct hv_vm;

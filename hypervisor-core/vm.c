@@ -87,6 +87,7 @@ static void vm_free(struct hv_vm *vm)
 	pthread_cond_destroy(&vm->state_cond);
 	free(vm->cmdline);
 	free(vm->guest_name);
+	free(vm->memory_file);
 	free(vm);
 }
 
@@ -206,11 +207,18 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 		goto fail;
 	vm->nr_vcpus = cfg->vcpus;
 
-	r = hv_mem_init(&vm->mem, cfg->mem_size);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
-			 (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
-		goto fail;
+	if (cfg->memory_file) {
+		vm->memory_file = hd_xstrdup(cfg->memory_file);
+		r = hv_mem_init_file(&vm->mem, cfg->mem_size, cfg->memory_file, err, errlen);
+		if (r < 0)
+			goto fail;
+	} else {
+		r = hv_mem_init(&vm->mem, cfg->mem_size);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+				 (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
+			goto fail;
+		}
 	}
 	r = hv_elf_load(&vm->mem, cfg->image, cfg->image_len, &vm->image, err, errlen);
 	if (r < 0) {
