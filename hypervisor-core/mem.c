@@ -60,15 +60,8 @@ int hv_mem_init(struct hv_mem *m, uint64_t size)
 	int r = mem_check_size(size);
 	if (r < 0)
 		return r;
-	int fd = memfd_create("hyperdesk-guest-ram", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return mem_map(m, fd, size);
+	int fd = hd_memfd_sized("hyperdesk-guest-ram", 0, size);
+	return fd < 0 ? fd : mem_map(m, fd, size);
 }
 
 int hv_mem_init_file(struct hv_mem *m, uint64_t size, const char *path, char *err,
