@@ -190,6 +190,10 @@ struct hv_virtio_dev_ops {
 	void (*reset)(void *opaque);
 	/* DRIVER_OK was set: the device may start using its queues. */
 	void (*driver_ok)(void *opaque);
+	/* Optional, for devices that write guest memory from threads of their own: paused true
+	 * means the VM is being paused (for a snapshot, say) and nothing may be written into
+	 * guest RAM until it is called again with false. */
+	void (*pause)(void *opaque, bool paused);
 };
 
 /* The line of one device's interrupt: level = 1 raise, 0 lower. */

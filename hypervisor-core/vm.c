@@ -326,6 +326,14 @@ bool hv_vm_vcpu_checkpoint(struct hv_vcpu *vcpu)
 	return go_on;
 }
 
+/* Devices with threads of their own stop (or go on) writing guest RAM. */
+static void pause_devices(struct hv_vm *vm, bool paused)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		if (vm->virtio[i]->ops->pause)
+			vm->virtio[i]->ops->pause(vm->virtio[i]->opaque, paused);
+}
+
 int hv_vm_pause(struct hv_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -336,6 +344,7 @@ int hv_vm_pause(struct hv_vm *vm)
 	}
 	vm->state = HV_VM_PAUSED;
 	pthread_mutex_unlock(&vm->lock);
+	pause_devices(vm, true);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		hv_vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_lock(&vm->lock);
@@ -356,6 +365,8 @@ int hv_vm_resume(struct hv_vm *vm)
 		r = vm->state == HV_VM_RUNNING ? -EALREADY : -EINVAL;
 	}
 	pthread_mutex_unlock(&vm->lock);
+	if (r == 0)
+		pause_devices(vm, false);
 	return r;
 }
 
