@@ -194,23 +194,22 @@ static int capture_all(struct hv_vm *vm)
 	return r;
 }
 
-int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err, size_t errlen)
+int hv_vm_capture(struct hv_vm *vm)
 {
-	int r = hv_vm_pause(vm);
-	bool was_paused = r == -EALREADY;
-	if (r < 0 && !was_paused) {
-		snprintf(err, errlen, "the VM is not running");
-		return r;
-	}
-	r = capture_all(vm);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
-		goto out;
-	}
-	struct hv_snap_writer *w;
-	r = hv_snap_writer_open(path, &w, err, errlen);
-	if (r < 0)
-		goto out;
+	return capture_all(vm);
+}
+
+void hv_vm_save_config(struct hv_vm *vm, struct hv_snap_writer *w)
+{
+	struct hd_buf b;
+	hd_buf_init(&b);
+	save_vm_config(vm, &b);
+	put_section(w, SEC_VM, 1, &b);
+	hd_buf_free(&b);
+}
+
+void hv_vm_save_state(struct hv_vm *vm, struct hv_snap_writer *w)
+{
 	struct hd_buf b;
 	hd_buf_init(&b);
 	save_vm_config(vm, &b);
@@ -235,6 +234,26 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *er
 		put_section(w, d->name, d->version, &b);
 	}
 	hd_buf_free(&b);
+}
+
+int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err, size_t errlen)
+{
+	int r = hv_vm_pause(vm);
+	bool was_paused = r == -EALREADY;
+	if (r < 0 && !was_paused) {
+		snprintf(err, errlen, "the VM is not running");
+		return r;
+	}
+	r = capture_all(vm);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
+		goto out;
+	}
+	struct hv_snap_writer *w;
+	r = hv_snap_writer_open(path, &w, err, errlen);
+	if (r < 0)
+		goto out;
+	hv_vm_save_state(vm, w);
 	/* Memory last: device saves above may have written into it (none do while paused). */
 	save_memory(vm, w);
 	r = hv_snap_writer_commit(w, bytes, err, errlen);
@@ -442,7 +461,7 @@ static int load_section(struct hv_snapshot *s, const char *name, uint32_t versio
 	return r;
 }
 
-int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+static int check_machine(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
 {
 	struct vm_section v;
 	int r = parse_vm(s, &v, err, errlen);
@@ -460,8 +479,12 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 				 v.device_id[i], vm->virtio[i]->ops->device_id);
 			return -EINVAL;
 		}
-	if ((r = load_memory(vm, s, err, errlen)) < 0)
-		return r;
+	return 0;
+}
+
+static int restore_devices(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r;
 	struct hv_snap_in in;
 	if (hv_snap_index_find(&s->idx, SEC_KVM, &in)) {
 		if (!vm->have_kvm) {
@@ -495,6 +518,20 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 		}
 	vm->restored = true;
 	return 0;
+}
+
+int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r = check_machine(vm, s, err, errlen);
+	if (r == 0)
+		r = load_memory(vm, s, err, errlen);
+	return r < 0 ? r : restore_devices(vm, s, err, errlen);
+}
+
+int hv_vm_restore_state(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r = check_machine(vm, s, err, errlen);
+	return r < 0 ? r : restore_devices(vm, s, err, errlen);
 }
 
 /* ---- control command ---- */

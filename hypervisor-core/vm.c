@@ -63,6 +63,7 @@ struct hv_mem *hv_vm_mem(struct hv_vm *vm)
 
 static void vm_free(struct hv_vm *vm)
 {
+	hv_migrate_fini(vm); /* its thread uses everything below */
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		free(vm->virtio[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -76,7 +77,9 @@ static void vm_free(struct hv_vm *vm)
 	for (unsigned i = 0; i < HV_MEM_MAX_REGIONS; i++)
 		free(vm->dirty_bits[i]);
 	pthread_mutex_destroy(&vm->dirty_lock);
+	hv_dirty_free(vm->mem.dirty);
 	hv_mem_fini(&vm->mem);
+	free(vm->migrated_to);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->epoll_fd >= 0)
@@ -249,6 +252,7 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 
 	hv_control_register_builtins(vm);
 	hv_snapshot_register_control(vm);
+	hv_migrate_register_control(vm);
 	if (cfg->control_path) {
 		r = hv_control_open(vm, cfg->control_path, err, errlen);
 		if (r < 0)

@@ -1,0 +1,213 @@
+/* migrate-in.c: the receiving side of a live migration: listening (loopback unless told
+ * otherwise), the machine's configuration, RAM and device state from the stream, and the
+ * answer to the source. Nothing received runs before the whole stream was checked. Not the
+ * stream parser (migrate-stream.c) nor the sender (migrate.c). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hv-internal.h"
+
+#define TAG          "migrate"
+#define IO_TIMEOUT_S 60
+
+struct hv_incoming {
+	int fd;
+	struct hv_mig_recv rx;
+	struct hv_snapshot *config;
+};
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return false;
+}
+
+int hv_migrate_listen(const char *uri, bool insecure, int *out_fd, char *bound, size_t boundlen,
+		      char *err, size_t errlen)
+{
+	char host[256], port[16];
+	if (hv_migrate_parse_uri(uri, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen, "'%s' is not tcp:ADDR:PORT", uri);
+		return -EINVAL;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+			*res;
+	int g = getaddrinfo(host, port, &hints, &res);
+	if (g) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(g));
+		return -EINVAL;
+	}
+	int r = -EADDRNOTAVAIL;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (!insecure && !is_loopback(a->ai_addr)) {
+			snprintf(err, errlen,
+				 "refusing to listen on %s: the migration stream is unauthenticated "
+				 "and unencrypted; use a loopback address, or --incoming-insecure on "
+				 "a network you trust",
+				 host);
+			r = -EPERM;
+			break;
+		}
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (fd >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (fd < 0 || bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot listen on %s: %s", uri, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char h[INET6_ADDRSTRLEN] = "?", p[16] = "?";
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+			getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+				    NI_NUMERICHOST | NI_NUMERICSERV);
+		snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "tcp:[%s]:%s" : "tcp:%s:%s", h,
+			 p);
+		*out_fd = fd;
+		r = 0;
+		break;
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+static ssize_t sock_recv(void *opaque, void *buf, size_t n)
+{
+	struct hv_incoming *in = opaque;
+	for (;;) {
+		ssize_t r = recv(in->fd, buf, n, 0);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+	}
+}
+
+int hv_incoming_accept(int listen_fd, struct hv_incoming **out, struct hv_vm_config *cfg,
+		       char *err, size_t errlen)
+{
+	int fd;
+	do
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		snprintf(err, errlen, "accept failed: %s", strerror(errno));
+		return -errno;
+	}
+	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct hv_incoming *in = hd_xzalloc(sizeof(*in));
+	in->fd = fd;
+	hv_mig_recv_init(&in->rx, sock_recv, in);
+	char why[512];
+	int r = hv_mig_recv_start(&in->rx, why, sizeof(why));
+	if (r == 0) {
+		r = hv_snapshot_from_buf(in->rx.config, in->rx.config_len, &in->config, why,
+					 sizeof(why));
+		in->rx.config = NULL; /* the snapshot owns it, or freed it */
+	}
+	if (r == 0)
+		r = hv_snapshot_vm_config(in->config, cfg, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "%s", why);
+		hv_incoming_ack(in, why);
+		hv_incoming_close(in);
+		return r;
+	}
+	cfg->display_heads = in->rx.heads;
+	*out = in;
+	return 0;
+}
+
+int hv_incoming_finish(struct hv_incoming *in, struct hv_vm *vm, char *err, size_t errlen)
+{
+	/* From all zeroes (the ELF loader wrote some pages); the stream skips zero pages. */
+	if (fallocate(vm->mem.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)vm->mem.size) < 0)
+		memset(vm->mem.base, 0, vm->mem.size);
+	char why[512];
+	int r = hv_mig_recv_body(&in->rx, &vm->mem, why, sizeof(why));
+	struct hv_snapshot *state = NULL;
+	if (r == 0) {
+		r = hv_snapshot_from_buf(in->rx.device, in->rx.device_len, &state, why,
+					 sizeof(why));
+		in->rx.device = NULL;
+		if (r < 0) {
+			char tmp[400];
+			snprintf(tmp, sizeof(tmp), "%.390s", why);
+			snprintf(why, sizeof(why), "device state: %s", tmp);
+		}
+	}
+	if (r == 0)
+		r = hv_vm_restore_state(vm, state, why, sizeof(why));
+	hv_snapshot_close(state);
+	for (unsigned i = 0; r == 0 && i < in->rx.nr_poison; i++) {
+		uint64_t gpa = in->rx.poison[i];
+		hd_warn(TAG, "guest page 0x%llx arrived poisoned (a memory error on the source): "
+			     "it stays unreadable here",
+			(unsigned long long)gpa);
+		if (hv_mem_poison(&vm->mem, gpa) < 0)
+			hd_warn(TAG, "cannot fence off page 0x%llx", (unsigned long long)gpa);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s", why);
+		hv_incoming_ack(in, why);
+		return r;
+	}
+	hd_info(TAG, "received %llu pages, %llu bytes, %u poisoned",
+		(unsigned long long)in->rx.pages, (unsigned long long)in->rx.bytes,
+		in->rx.nr_poison);
+	return 0;
+}
+
+unsigned hv_incoming_poisoned(const struct hv_incoming *in)
+{
+	return in->rx.nr_poison;
+}
+
+int hv_incoming_ack(struct hv_incoming *in, const char *error)
+{
+	char line[600];
+	int n = error ? snprintf(line, sizeof(line), "error: %.500s\n", error)
+		      : snprintf(line, sizeof(line), "running\n");
+	for (int i = 0; i < n - 1; i++)
+		if (line[i] == '\n')
+			line[i] = ' ';
+	return send(in->fd, line, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -EPIPE;
+}
+
+void hv_incoming_close(struct hv_incoming *in)
+{
+	if (!in)
+		return;
+	if (in->fd >= 0)
+		close(in->fd);
+	hv_mig_recv_free(&in->rx);
+	hv_snapshot_close(in->config);
+	free(in);
+}
