@@ -48,6 +48,17 @@ const char vm_options_usage[] =
 	"      --restore FILE        start from a snapshot ('snapshot PATH' on the control\n"
 	"                            socket); the machine (guest, memory, vCPUs, heads,\n"
 	"                            command line) comes from it\n"
+	"      --incoming tcp:ADDR:PORT\n"
+	"                            wait for a VM sent by 'hyperdesk migrate' and run it\n"
+	"                            (port 0: any free port, printed); the machine comes\n"
+	"                            from the stream, so --guest, --memory, --cpus,\n"
+	"                            --guest-cmdline, --heads and --restore conflict.\n"
+	"                            The stream is unauthenticated and unencrypted: only\n"
+	"                            loopback addresses are accepted unless\n"
+	"      --incoming-insecure   is given too (trusted networks only)\n"
+	"      --fault-inject poison=GPA[,GPA...]\n"
+	"                            test switch: these guest pages read as if they had\n"
+	"                            an uncorrectable memory error (SIGBUS)\n"
 	"  -v, --verbose             log more (repeat for debug output)\n"
 	"  -q, --quiet               log errors only\n";
 
@@ -81,6 +92,36 @@ static int parse_ulong(const char *cmd, const char *opt, const char *arg, unsign
 	return 0;
 }
 
+/* poison=GPA[,GPA...]: hexadecimal (0x...) or decimal guest-physical addresses. */
+static int parse_fault_inject(struct vm_options *o, const char *cmd, const char *arg)
+{
+	if (strncmp(arg, "poison=", 7) != 0 || !arg[7]) {
+		fprintf(stderr, "hyperdesk %s: --fault-inject: '%s' is not poison=GPA[,GPA...]\n",
+			cmd, arg);
+		return -1;
+	}
+	const char *p = arg + 7;
+	for (;;) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 0);
+		if (errno || end == p || *p == '-' || (*end && *end != ',')) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: bad address in '%s'\n", cmd,
+				arg);
+			return -1;
+		}
+		if (o->nr_poison == HD_ARRAY_SIZE(o->poison)) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: at most %zu pages\n", cmd,
+				HD_ARRAY_SIZE(o->poison));
+			return -1;
+		}
+		o->poison[o->nr_poison++] = v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char *arg)
 {
 	switch (opt) {
@@ -91,6 +132,21 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 	case OPT_RESTORE:
 		o->restore = arg;
 		return 0;
+	case OPT_INCOMING: {
+		char host[256], port[16];
+		if (hv_migrate_parse_uri(arg, host, sizeof(host), port, sizeof(port)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --incoming: '%s' is not tcp:ADDR:PORT\n", cmd,
+				arg);
+			return -1;
+		}
+		o->incoming = arg;
+		return 0;
+	}
+	case OPT_INCOMING_INSECURE:
+		o->incoming_insecure = true;
+		return 0;
+	case OPT_FAULT_INJECT:
+		return parse_fault_inject(o, cmd, arg);
 	case 'm':
 		o->machine_set |= VM_SET_MEMORY;
 		if (parse_ulong(cmd, "--memory", arg, 0, MAX_MEMORY_MIB, &o->memory_mib) < 0)
@@ -230,7 +286,38 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 
 	unsigned long heads = o->heads;
 	struct hv_snapshot *snap = NULL;
-	if (o->restore) {
+	struct hv_incoming *incoming = NULL;
+	if (o->incoming) {
+		static const char *const names[] = {"--guest", "--memory", "--cpus",
+						    "--guest-cmdline", "--heads"};
+		for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
+			if (o->machine_set & (1u << i)) {
+				fprintf(stderr,
+					"hyperdesk %s: %s conflicts with --incoming: the migration "
+					"stream brings the machine with it\n",
+					cmd, names[i]);
+				return HV_EXIT_FAILURE;
+			}
+		if (o->restore) {
+			fprintf(stderr, "hyperdesk %s: --restore conflicts with --incoming\n", cmd);
+			return HV_EXIT_FAILURE;
+		}
+		char why[512], bound[300];
+		int lfd;
+		if (hv_migrate_listen(o->incoming, o->incoming_insecure, &lfd, bound, sizeof(bound),
+				      why, sizeof(why)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --incoming: %s\n", cmd, why);
+			return HV_EXIT_FAILURE;
+		}
+		fprintf(stderr, "hyperdesk %s: waiting for a migration on %s\n", cmd, bound);
+		int r = hv_incoming_accept(lfd, &incoming, &cfg, why, sizeof(why));
+		close(lfd);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: incoming migration refused: %s\n", cmd, why);
+			return HV_EXIT_FAILURE;
+		}
+		heads = cfg.display_heads;
+	} else if (o->restore) {
 		static const char *const names[] = {"--guest", "--memory", "--cpus",
 						    "--guest-cmdline", "--heads"};
 		for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
@@ -279,10 +366,13 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		cfg.serial_out_fd = serial_file;
 	}
 
+	cfg.display_heads = (unsigned)heads;
 	struct hv_vm *vm;
 	char err[512] = "";
 	if (hv_vm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		if (incoming)
+			hv_incoming_ack(incoming, err);
 		goto out;
 	}
 	hd_info("vmm", "%s guest, %u vCPU(s), %llu MiB RAM, engine %s%s", cfg.guest_name, cfg.vcpus,
@@ -296,6 +386,8 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 	struct vgpu *gpu;
 	if (vgpu_create(vm, &gpu_cfg, &gpu, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		if (incoming)
+			hv_incoming_ack(incoming, err);
 		hv_vm_destroy(vm);
 		goto out;
 	}
@@ -319,6 +411,22 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 			goto out_devices;
 		}
 	}
+	if (incoming) {
+		/* Nothing runs until the whole stream was checked and loaded. */
+		r = hv_incoming_finish(incoming, vm, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: incoming migration failed: %s\n", cmd, err);
+			goto out_devices;
+		}
+	}
+	for (unsigned i = 0; i < o->nr_poison; i++) {
+		r = hv_vm_poison_page(vm, o->poison[i]);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: page 0x%llx: %s\n", cmd,
+				(unsigned long long)o->poison[i], strerror(-r));
+			goto out_devices;
+		}
+	}
 	struct display_link *link = NULL;
 	if (o->display) {
 		r = display_link_start(gpu, keyboard, tablet, o->display, &link);
@@ -328,7 +436,22 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 			goto out_devices;
 		}
 	}
+	if (incoming) {
+		/* The source stops its copy of the VM on this word: say it only now. */
+		if (hv_incoming_ack(incoming, NULL) < 0) {
+			fprintf(stderr, "hyperdesk %s: incoming migration: the source went away "
+					"before the switch-over; not running the VM\n",
+				cmd);
+			display_link_stop(link);
+			goto out_devices;
+		}
+		fprintf(stderr, "hyperdesk %s: migration received; the VM runs here now%s\n", cmd,
+			hv_incoming_poisoned(incoming) ? " (with poisoned pages, see above)" : "");
+	}
 	status = hv_vm_run(vm);
+	if (hv_vm_migrated_to(vm))
+		fprintf(stderr, "hyperdesk %s: the VM moved to %s; this VMM exits\n", cmd,
+			hv_vm_migrated_to(vm));
 	/* The link calls into the GPU and the input devices, whose transports the VM owns. */
 	display_link_stop(link);
 	hv_vm_destroy(vm);
@@ -346,6 +469,7 @@ out:
 		close(serial_file);
 	free(file);
 	hv_snapshot_close(snap);
+	hv_incoming_close(incoming);
 	return status;
 }
 
