@@ -431,6 +431,8 @@ static int precopy(struct hv_migration *m, char *err, size_t errlen)
 			snprintf(err, errlen, "reading KVM's dirty log: %s", strerror(-e));
 			return e;
 		}
+		hd_debug(TAG, "pass %u: %lld pages sent in %.1f ms, %llu dirty since", it - 1,
+			 (long long)sent, secs * 1e3, (unsigned long long)dirty);
 		pthread_mutex_lock(&m->lock);
 		if (m->nr_iter < HISTORY)
 			m->iter_pages[m->nr_iter++] = (uint64_t)sent;
@@ -470,6 +472,7 @@ static int switch_over(struct hv_migration *m, uint64_t *pause_ns, char *err, si
 		return r;
 	}
 	*pause_ns = hd_now_ns();
+	hd_debug(TAG, "paused for the switch-over");
 	if ((r = hv_vm_capture(m->vm)) < 0) {
 		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
 		return r;
@@ -521,6 +524,7 @@ static void *mig_thread(void *arg)
 	if (r == 0) {
 		r = hv_dirty_start(vm, err, sizeof(err));
 		tracing = r == 0;
+		hd_debug(TAG, "tracing writes after %.1f ms", (hd_now_ns() - m->start_ns) / 1e6);
 	}
 	if (r == 0)
 		r = precopy(m, err, sizeof(err));

@@ -94,6 +94,12 @@ int hv_mem_poison(struct hv_mem *m, uint64_t gpa)
 
 int hv_vm_poison_page(struct hv_vm *vm, uint64_t gpa)
 {
+	/* Give the page contents first, as a page in use would have: a hole in the memory file
+	 * is known to be zero and never read. */
+	uint8_t *p = hv_mem_ptr(&vm->mem, gpa & ~(PAGE - 1), PAGE);
+	if (!p)
+		return -EFAULT;
+	memset(p, 0xa5, PAGE);
 	int r = hv_mem_poison(&vm->mem, gpa);
 	if (r == 0)
 		hd_warn(TAG, "fault injection: guest page 0x%llx now reads as poisoned",

@@ -55,6 +55,7 @@ struct hv_soft {
 	 * while the VM's dirty tracking is active, and its last translation. */
 	uc_hook write_hook;
 	bool write_hooked;
+	bool code_overflow; /* some code page ran that code[] could not remember */
 	uint64_t wr_cr3, wr_vpage, wr_gpage;
 };
 
