@@ -51,6 +51,7 @@ struct hv_migration {
 	uint64_t start_ns;
 	uint64_t bytes, ram_pages, sent_pages, remaining;
 	double rate; /* bytes/s of the last pass */
+	uint64_t pass_ns, pass_bytes; /* when this pass began, bytes sent before it */
 	unsigned iteration;
 	uint64_t iter_pages[HISTORY];
 	unsigned nr_iter;
@@ -248,6 +249,10 @@ static void send_run(struct hv_migration *m, uint64_t page, uint64_t n, bool fir
 static int64_t send_bitmap(struct hv_migration *m, uint64_t *bits, bool first_pass)
 {
 	uint64_t pages = m->vm->mem.size / PAGE, pos = 0, start, n, total = 0;
+	pthread_mutex_lock(&m->lock);
+	m->pass_ns = hd_now_ns();
+	m->pass_bytes = m->w.bytes;
+	pthread_mutex_unlock(&m->lock);
 	while (hv_dirty_next_run(bits, pages, &pos, HV_MIG_MAX_RUN, &start, &n)) {
 		/* Runs never cross from one RAM region to the next. */
 		uint64_t end;
@@ -264,7 +269,10 @@ static int64_t send_bitmap(struct hv_migration *m, uint64_t *bits, bool first_pa
 			return -ECANCELED;
 		if (m->w.err)
 			return m->w.err;
+		uint64_t now = hd_now_ns();
 		pthread_mutex_lock(&m->lock);
+		if (now - m->pass_ns > 50000000ull)
+			m->rate = (m->w.bytes - m->pass_bytes) / ((now - m->pass_ns) / 1e9);
 		m->bytes = m->w.bytes;
 		m->sent_pages += n;
 		if (m->remaining >= n)
