@@ -23,7 +23,7 @@
 
 static _Thread_local sigjmp_buf *armed;
 static struct sigaction old_bus;
-static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
@@ -46,20 +46,31 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 	signal(SIGBUS, SIG_DFL);
 }
 
+/* Installs the handler unless it is in place (someone may have replaced it since: a test
+ * harness does); what was there is chained to. */
 static void install_handler(void)
 {
+	struct sigaction cur;
+	if (sigaction(SIGBUS, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_sigaction == on_sigbus)
+		return;
+	pthread_mutex_lock(&bus_lock);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	/* NODEFER: we leave the handler by siglongjmp without restoring the mask. */
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &old_bus);
+	struct sigaction prev;
+	if (sigaction(SIGBUS, &sa, &prev) == 0 &&
+	    !((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == on_sigbus))
+		old_bus = prev;
+	pthread_mutex_unlock(&bus_lock);
 }
 
 int hv_mem_copy_safe(void *dst, const void *src, size_t len)
 {
-	pthread_once(&bus_once, install_handler);
+	install_handler();
 	sigjmp_buf env;
 	if (sigsetjmp(env, 0))
 		return -EIO; /* the handler disarmed */
