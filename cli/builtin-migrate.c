@@ -24,7 +24,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hyperdesk migrate [--timeout SECONDS] SOCKET tcp:HOST:PORT\n\n"
+		"usage: hyperdesk migrate [--max-rate MB/S] [--timeout SECONDS] SOCKET "
+		"tcp:HOST:PORT\n\n"
 		"Moves the running VM whose control socket is SOCKET ('vmm --control SOCKET') to\n"
 		"the VMM waiting at HOST:PORT ('hyperdesk vmm --incoming tcp:ADDR:PORT'), live:\n"
 		"RAM is copied while the guest runs, then the guest pauses for the last pages and\n"
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 		"Exits 0 when the VM runs at the destination, 1 when the migration failed (the VM\n"
 		"then goes on running at the source, as before), 2 on a usage error.\n\n"
 		"Options:\n"
+		"  -r, --max-rate MB/S    copy at most this many MB (10^6 bytes) a second while\n"
+		"                         the guest runs (default: no limit); the last pages,\n"
+		"                         sent paused, go at full speed\n"
 		"  -t, --timeout SECONDS  give up waiting after this long (default %d); the\n"
 		"                         migration itself goes on\n",
 		DEFAULT_TIMEOUT_S);
@@ -66,7 +70,8 @@ static int conn_open(struct conn *c, const char *path)
 }
 
 /* Sends one request and parses its reply line; NULL (after a message) when the VMM is gone. */
-static struct hd_json *request(struct conn *c, const char *cmd, const char *arg)
+static struct hd_json *request(struct conn *c, const char *cmd, const char *arg,
+			       const char *number)
 {
 	struct hd_buf req;
 	hd_buf_init(&req);
@@ -75,6 +80,8 @@ static struct hd_json *request(struct conn *c, const char *cmd, const char *arg)
 	hd_buf_puts(&req, ",\"args\":[");
 	if (arg)
 		hd_json_write_string(&req, arg);
+	if (arg && number)
+		hd_buf_printf(&req, ",%s", number); /* checked by the caller: a plain number */
 	hd_buf_puts(&req, "]}\n");
 	ssize_t n = send(c->fd, req.data, req.len, MSG_NOSIGNAL);
 	bool sent = n == (ssize_t)req.len;
@@ -154,16 +161,32 @@ int cmd_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"timeout", required_argument, NULL, 't'},
+		{"max-rate", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long timeout_s = DEFAULT_TIMEOUT_S;
+	const char *max_rate = NULL;
+	char rate_text[32];
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:r:h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (opt == 'r') {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || end == optarg || !(v >= 0.001 && v <= 1e6)) {
+				fprintf(stderr, "hyperdesk migrate: --max-rate: '%s' is not a number of "
+						"MB/s from 0.001 to 1000000\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			snprintf(rate_text, sizeof(rate_text), "%.6g", v); /* valid JSON */
+			max_rate = rate_text;
+			continue;
 		}
 		if (opt == 't') {
 			char *end;
@@ -197,7 +220,7 @@ int cmd_migrate(int argc, char **argv)
 	struct hd_json *v = NULL;
 	if (conn_open(&c, path) < 0)
 		goto out;
-	v = request(&c, "migrate", uri);
+	v = request(&c, "migrate", uri, max_rate);
 	const struct hd_json *ok = v ? hd_json_get(v, "ok") : NULL;
 	if (!ok || ok->type != HD_JSON_BOOL || !ok->boolean) {
 		const char *e = v ? hd_json_get_string(v, "error") : NULL;
@@ -207,7 +230,7 @@ int cmd_migrate(int argc, char **argv)
 	uint64_t deadline = hd_now_ns() + (uint64_t)timeout_s * 1000000000ull, last_line = 0;
 	for (;;) {
 		hd_json_free(v);
-		v = request(&c, "migrate-status", NULL);
+		v = request(&c, "migrate-status", NULL, NULL);
 		const struct hd_json *st = v ? hd_json_get(v, "result") : NULL;
 		const char *state = st ? hd_json_get_string(st, "state") : NULL;
 		if (!state) {

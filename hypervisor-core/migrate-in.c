@@ -151,6 +151,11 @@ int hv_incoming_finish(struct hv_incoming *in, struct hv_vm *vm, char *err, size
 		      (off_t)vm->mem.size) < 0)
 		memset(vm->mem.base, 0, vm->mem.size);
 	char why[512];
+	/* The VM exists: the source may start copying (migrate.c waits for this). */
+	if (send(in->fd, "ready\n", 6, MSG_NOSIGNAL) != 6) {
+		snprintf(err, errlen, "the source went away: %s", strerror(errno));
+		return -EPIPE;
+	}
 	int r = hv_mig_recv_body(&in->rx, &vm->mem, why, sizeof(why));
 	struct hv_snapshot *state = NULL;
 	if (r == 0) {

@@ -58,8 +58,10 @@ struct hv_migration {
 	unsigned poisoned;
 	double total_ms, downtime_ms;
 	bool final_read;
+	uint64_t max_rate; /* bytes/s while the VM runs (0: no limit); none once paused */
 
 	/* the thread's own */
+	uint64_t rate_start_ns, rate_bytes;
 	struct hv_mig_writer w;
 	uint64_t *pending, *scratch; /* pages to send; a harvest */
 	uint8_t *copy;               /* one run of pages, read fault-safely */
@@ -74,9 +76,30 @@ static void set_phase(struct hv_migration *m, const char *phase)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Keeps the average rate of this pass under max_rate: sleeps off any excess first. */
+static void throttle(struct hv_migration *m, size_t n)
+{
+	if (!m->max_rate)
+		return;
+	uint64_t now = hd_now_ns();
+	if (!m->rate_start_ns || now - m->rate_start_ns > 1000000000ull) {
+		m->rate_start_ns = now; /* a fresh one-second window */
+		m->rate_bytes = 0;
+	}
+	m->rate_bytes += n;
+	uint64_t due = m->rate_start_ns + m->rate_bytes * 1000000000ull / m->max_rate;
+	while (due > now && !atomic_load(&m->cancel)) {
+		uint64_t ns = due - now < 50000000ull ? due - now : 50000000ull;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+		nanosleep(&ts, NULL);
+		now = hd_now_ns();
+	}
+}
+
 static ssize_t sock_send(void *opaque, void *buf, size_t n)
 {
 	struct hv_migration *m = opaque;
+	throttle(m, n);
 	for (;;) {
 		if (atomic_load(&m->cancel))
 			return -ECANCELED;
@@ -165,7 +188,9 @@ static int connect_to(struct hv_migration *m, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		pthread_mutex_lock(&m->lock);
 		m->fd = fd;
+		pthread_mutex_unlock(&m->lock);
 		r = 0;
 		break;
 	}
@@ -325,7 +350,8 @@ static uint64_t merge_harvest(struct hv_migration *m, int *err)
 
 /* ---- the destination's answer ---- */
 
-static int wait_ack(struct hv_migration *m, char *err, size_t errlen)
+/* Reads one line from the destination: 0 when it is want, else -errno with why in err. */
+static int wait_line(struct hv_migration *m, const char *want, char *err, size_t errlen)
 {
 	char line[600];
 	size_t len = 0;
@@ -356,7 +382,7 @@ static int wait_ack(struct hv_migration *m, char *err, size_t errlen)
 		len++;
 	}
 	line[len] = '\0';
-	if (!strcmp(line, "running"))
+	if (!strcmp(line, want))
 		return 0;
 	for (char *c = line; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -385,7 +411,11 @@ static int send_config(struct hv_migration *m, char *err, size_t errlen)
 	unsigned heads = m->vm->cfg.display_heads ? m->vm->cfg.display_heads : 1;
 	hv_mig_write_rec(&m->w, HV_MIG_REC_CONFIG, heads, 0, blob, len);
 	free(blob);
-	return m->w.err;
+	if (hv_mig_flush(&m->w) < 0)
+		return m->w.err;
+	/* The destination builds its VM from the config first: copying starts once it can take
+	 * pages (else the time it takes would land in the downtime), or not at all if it cannot. */
+	return wait_line(m, "ready", err, errlen);
 }
 
 static int send_device_state(struct hv_migration *m, char *err, size_t errlen)
@@ -473,24 +503,29 @@ static int precopy(struct hv_migration *m, char *err, size_t errlen)
 static int switch_over(struct hv_migration *m, uint64_t *pause_ns, char *err, size_t errlen)
 {
 	set_phase(m, "switching over");
+	uint64_t t0 = hd_now_ns();
 	int r = hv_vm_pause(m->vm);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot pause the VM: it is %s",
 			 r == -EALREADY ? "paused already" : "stopping");
 		return r;
 	}
-	*pause_ns = hd_now_ns();
-	hd_debug(TAG, "paused for the switch-over");
+	*pause_ns = t0;
+	m->max_rate = 0; /* paused: as fast as it goes */
+	hd_debug(TAG, "paused for the switch-over in %.2f ms", (hd_now_ns() - t0) / 1e6);
 	if ((r = hv_vm_capture(m->vm)) < 0) {
 		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
 		return r;
 	}
+	uint64_t t_cap = hd_now_ns();
 	/* Pages written up to the pause; then the device state; then what saving it wrote. */
 	int e = 0;
 	uint64_t last = merge_harvest(m, &e);
 	int64_t sent = e < 0 ? e : send_bitmap(m, m->pending, false);
+	uint64_t t_pages = hd_now_ns();
 	if (sent >= 0 && (r = send_device_state(m, err, errlen)) < 0)
 		return r;
+	uint64_t t_dev = hd_now_ns();
 	if (sent >= 0) {
 		merge_harvest(m, &e);
 		sent = e < 0 ? e : send_bitmap(m, m->pending, false);
@@ -501,6 +536,7 @@ static int switch_over(struct hv_migration *m, uint64_t *pause_ns, char *err, si
 		snprintf(err, errlen, "sending the final state: %s", io_error(m, (int)sent));
 		return (int)sent;
 	}
+	uint64_t t_sent = hd_now_ns();
 	pthread_mutex_lock(&m->lock);
 	if (m->nr_iter < HISTORY)
 		m->iter_pages[m->nr_iter++] = last;
@@ -508,7 +544,14 @@ static int switch_over(struct hv_migration *m, uint64_t *pause_ns, char *err, si
 	m->remaining = 0;
 	m->phase = "waiting for the destination";
 	pthread_mutex_unlock(&m->lock);
-	return wait_ack(m, err, errlen);
+	r = wait_line(m, "running", err, errlen);
+	uint64_t t_ack = hd_now_ns();
+	hd_debug(TAG,
+		 "switch-over: pause+capture %.2f ms, %llu last pages %.2f ms, device state "
+		 "%.2f ms, end %.2f ms, destination restore+answer %.2f ms",
+		 (t_cap - *pause_ns) / 1e6, (unsigned long long)last, (t_pages - t_cap) / 1e6,
+		 (t_dev - t_pages) / 1e6, (t_sent - t_dev) / 1e6, (t_ack - t_sent) / 1e6);
+	return r;
 }
 
 static void *mig_thread(void *arg)
@@ -527,6 +570,8 @@ static void *mig_thread(void *arg)
 
 	set_phase(m, "connecting");
 	int r = connect_to(m, err, sizeof(err));
+	if (r == 0)
+		set_phase(m, "waiting for the destination");
 	if (r == 0 && (r = send_config(m, err, sizeof(err))) < 0 && !err[0])
 		snprintf(err, sizeof(err), "sending the header: %s", io_error(m, r));
 	if (r == 0) {
@@ -556,10 +601,11 @@ static void *mig_thread(void *arg)
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 
-	if (m->fd >= 0) {
+	pthread_mutex_lock(&m->lock);
+	if (m->fd >= 0)
 		close(m->fd);
-		m->fd = -1;
-	}
+	m->fd = -1;
+	pthread_mutex_unlock(&m->lock);
 	hv_mig_writer_free(&m->w);
 	free(m->pending);
 	free(m->scratch);
@@ -603,10 +649,13 @@ static int cmd_migrate(struct hv_vm *vm, void *opaque, const struct hd_json *arg
 		       struct hd_buf *result, struct hd_buf *error)
 {
 	(void)opaque;
-	if (!args || args->count != 1 || args->items[0]->type != HD_JSON_STRING) {
-		hd_buf_puts(error, "usage: migrate tcp:HOST:PORT");
+	if (!args || args->count < 1 || args->count > 2 || args->items[0]->type != HD_JSON_STRING ||
+	    (args->count == 2 && (args->items[1]->type != HD_JSON_NUMBER ||
+				  args->items[1]->number < 0 || args->items[1]->number > 1e6))) {
+		hd_buf_puts(error, "usage: migrate tcp:HOST:PORT [MAX-MB/S]");
 		return -1;
 	}
+	uint64_t max_rate = args->count == 2 ? (uint64_t)(args->items[1]->number * 1e6) : 0;
 	const char *uri = args->items[0]->string;
 	char host[256], port[16];
 	if (strlen(uri) >= sizeof(((struct hv_migration *)0)->dest) ||
@@ -649,6 +698,8 @@ static int cmd_migrate(struct hv_vm *vm, void *opaque, const struct hd_json *arg
 	m->poisoned = 0;
 	m->total_ms = m->downtime_ms = 0;
 	m->final_read = false;
+	m->max_rate = max_rate;
+	m->rate_start_ns = m->rate_bytes = 0;
 	pthread_mutex_unlock(&m->lock);
 	if (pthread_create(&m->thread, NULL, mig_thread, m) != 0) {
 		m->state = MIG_FAILED;
@@ -707,9 +758,10 @@ static int cmd_migrate_status(struct hv_vm *vm, void *opaque, const struct hd_js
 void hv_migrate_register_control(struct hv_vm *vm)
 {
 	hv_control_register(vm, "migrate",
-			    "migrate tcp:HOST:PORT: move the running VM to a 'vmm --incoming' "
-			    "there (unauthenticated, unencrypted: trusted networks only); "
-			    "follow it with migrate-status",
+			    "migrate tcp:HOST:PORT [MAX-MB/S]: move the running VM to a 'vmm "
+			    "--incoming' there, copying at most MAX-MB/S while it runs "
+			    "(unauthenticated, unencrypted: trusted networks only); follow it "
+			    "with migrate-status",
 			    cmd_migrate, NULL);
 	hv_control_register(vm, "migrate-status",
 			    "migrate-status: progress and summary of the last migration",

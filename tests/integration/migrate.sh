@@ -116,12 +116,12 @@ expect_rc "migration to a port nobody listens on fails" 1
 expect_in "the reason is given" "Connection refused" "$err"
 expect_in "the user is told the VM goes on" "the VM goes on at the source" "$err"
 
-# A destination that stops reading, then dies, in the middle of the copy.
+# A destination that dies in the middle of the copy (rate-limited so that the copy lasts).
 start_dest killed || true
-# DEST is the `timeout` bounding the VMM: stop and kill the VMM itself, its child.
+# DEST is the `timeout` bounding the VMM: kill the VMM itself, its child.
 DVMM=$(ps -o pid= --ppid "$DEST" | tr -d ' ')
-[ -n "$DVMM" ] && kill -STOP "$DVMM"
-"$HD" migrate "$SOCK" "tcp:127.0.0.1:$DPORT" >"$TMP/kmig.out" 2>"$TMP/kmig.err" &
+# 4 MB/s: the first pass (~17 MiB) takes seconds, so the copy is seen under way.
+"$HD" migrate --max-rate 4 "$SOCK" "tcp:127.0.0.1:$DPORT" >"$TMP/kmig.out" 2>"$TMP/kmig.err" &
 MIG=$!
 PIDS="$PIDS $MIG"
 copying=""
@@ -130,7 +130,7 @@ for _ in $(seq 100); do
 	case "$out" in *'"phase":"copying"'*) copying=1; break ;; esac
 	sleep 0.1
 done
-[ -n "$copying" ] && ok "the copy is under way toward the stopped destination" ||
+[ -n "$copying" ] && ok "the copy is under way" ||
 	not_ok "the copy never started" "$out"
 [ -n "$DVMM" ] && kill -KILL "$DVMM"
 wait_pid "$DEST"
