@@ -31,7 +31,10 @@ int cmd_migrate(int argc, char **argv);
 struct vgpu;
 struct display_link;
 int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
-		       const char *path, struct display_link **out);
+		       const char *path, uint64_t vm_id, bool arrived, struct display_link **out);
+/* The VM moved to another VMM (live migration): the link's last BYE tells the broker, which
+ * keeps the sessions for the VM to arrive there (its VMID with the same id). */
+void display_link_moved(struct display_link *l);
 void display_link_stop(struct display_link *l);
 
 /* Options that describe one VM, shared by `vmm` and `run`. */

@@ -427,31 +427,36 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 			goto out_devices;
 		}
 	}
-	struct display_link *link = NULL;
-	if (o->display) {
-		r = display_link_start(gpu, keyboard, tablet, o->display, &link);
-		if (r < 0) {
-			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
-				strerror(-r));
-			goto out_devices;
-		}
-	}
 	if (incoming) {
-		/* The source stops its copy of the VM on this word: say it only now. */
+		/* The source stops its copy of the VM on this word: say it only now, and from
+		 * here on never fail without running the VM. */
 		if (hv_incoming_ack(incoming, NULL) < 0) {
 			fprintf(stderr, "hyperdesk %s: incoming migration: the source went away "
 					"before the switch-over; not running the VM\n",
 				cmd);
-			display_link_stop(link);
 			goto out_devices;
 		}
 		fprintf(stderr, "hyperdesk %s: migration received; the VM runs here now%s\n", cmd,
 			hv_incoming_poisoned(incoming) ? " (with poisoned pages, see above)" : "");
 	}
+	struct display_link *link = NULL;
+	if (o->display) {
+		r = display_link_start(gpu, keyboard, tablet, o->display, hv_vm_id(vm),
+				       incoming != NULL, &link);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
+				strerror(-r));
+			if (!incoming)
+				goto out_devices;
+			link = NULL; /* the VM is ours now: it runs without a display */
+		}
+	}
 	status = hv_vm_run(vm);
-	if (hv_vm_migrated_to(vm))
+	if (hv_vm_migrated_to(vm)) {
+		display_link_moved(link);
 		fprintf(stderr, "hyperdesk %s: the VM moved to %s; this VMM exits\n", cmd,
 			hv_vm_migrated_to(vm));
+	}
 	/* The link calls into the GPU and the input devices, whose transports the VM owns. */
 	display_link_stop(link);
 	hv_vm_destroy(vm);

@@ -319,7 +319,7 @@ int hv_mem_poison(struct hv_mem *m, uint64_t gpa);
 #define HV_MIG_WRITE_BUF  (2u << 20)
 
 enum hv_mig_rec_type {
-	HV_MIG_REC_CONFIG = 1, /* count = GPU heads; payload: a snapshot image with "vm" */
+	HV_MIG_REC_CONFIG = 1, /* count = GPU heads, gpa = VM id; payload: a snapshot image with "vm" */
 	HV_MIG_REC_PAGES,      /* count pages at gpa; payload: their bytes */
 	HV_MIG_REC_ZERO,       /* count pages at gpa are all zero */
 	HV_MIG_REC_POISON,     /* the page at gpa could not be read: a memory error */
@@ -385,6 +385,7 @@ struct hv_mig_recv {
 	uint32_t crc, crc_before_rec;
 	uint64_t bytes, mem_size, pages;
 	uint32_t heads;
+	uint64_t vm_id; /* the config record's gpa field */
 	uint8_t *config, *device;
 	size_t config_len, device_len;
 	uint64_t *poison;
@@ -465,6 +466,7 @@ struct hv_vm {
 	/* live migration (migrate.c) */
 	struct hv_migration *mig;
 	char *migrated_to; /* set when the VM left for another host */
+	uint64_t id;       /* hv_vm_id */
 };
 
 /* KVM engine (kvm.c). */

@@ -302,6 +302,7 @@ struct hv_vm_config {
 	int serial_in_fd;        /* UART input; -1 for none */
 	const char *control_path; /* control socket path, NULL for none */
 	unsigned display_heads;   /* GPU heads, carried by a migration (0: 1) */
+	uint64_t vm_id;           /* identity kept across migrations; 0: a new random one */
 };
 
 struct hv_vm;
@@ -423,6 +424,9 @@ unsigned hv_incoming_poisoned(const struct hv_incoming *in);
 /* Tells the source "running" (error NULL) or why not. */
 int hv_incoming_ack(struct hv_incoming *in, const char *error);
 void hv_incoming_close(struct hv_incoming *in);
+/* The VM's identity: random at creation, the same after a migration (the display broker
+ * moves its sessions by it). */
+uint64_t hv_vm_id(const struct hv_vm *vm);
 /* Where the VM went, after hv_vm_run returned because it migrated; else NULL. */
 const char *hv_vm_migrated_to(const struct hv_vm *vm);
 /* Test switch: makes the guest page at gpa fail to read like a page with an uncorrectable

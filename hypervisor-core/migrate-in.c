@@ -140,6 +140,7 @@ int hv_incoming_accept(int listen_fd, struct hv_incoming **out, struct hv_vm_con
 		return r;
 	}
 	cfg->display_heads = in->rx.heads;
+	cfg->vm_id = in->rx.vm_id;
 	*out = in;
 	return 0;
 }

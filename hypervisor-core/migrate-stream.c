@@ -106,8 +106,8 @@ int hv_mig_rec_check(const struct hv_mig_rec *rec, uint64_t mem_size, char *err,
 	bool ok;
 	switch (type) {
 	case HV_MIG_REC_CONFIG:
-		ok = gpa == 0 && count >= 1 && count <= HV_MIG_MAX_HEADS && len >= 1 &&
-		     len <= HV_MIG_MAX_BLOB;
+		/* gpa carries the VM's identity: any value. */
+		ok = count >= 1 && count <= HV_MIG_MAX_HEADS && len >= 1 && len <= HV_MIG_MAX_BLOB;
 		break;
 	case HV_MIG_REC_PAGES:
 		ok = count >= 1 && len == (uint64_t)count * PAGE && run_inside(mem_size, gpa, count);
@@ -317,6 +317,7 @@ int hv_mig_recv_start(struct hv_mig_recv *rx, char *err, size_t errlen)
 		return -EPROTO;
 	}
 	rx->heads = le32toh(rec.count);
+	rx->vm_id = le64toh(rec.gpa);
 	rx->config_len = (size_t)le64toh(rec.len);
 	return rd_blob(rx, rx->config_len, &rx->config, err, errlen);
 }

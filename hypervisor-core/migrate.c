@@ -409,7 +409,7 @@ static int send_config(struct hv_migration *m, char *err, size_t errlen)
 	if ((r = hv_snap_writer_take(sw, &blob, &len, err, errlen)) < 0)
 		return r;
 	unsigned heads = m->vm->cfg.display_heads ? m->vm->cfg.display_heads : 1;
-	hv_mig_write_rec(&m->w, HV_MIG_REC_CONFIG, heads, 0, blob, len);
+	hv_mig_write_rec(&m->w, HV_MIG_REC_CONFIG, heads, m->vm->id, blob, len);
 	free(blob);
 	if (hv_mig_flush(&m->w) < 0)
 		return m->w.err;
@@ -785,6 +785,11 @@ void hv_migrate_fini(struct hv_vm *vm)
 	pthread_cond_destroy(&m->cond);
 	free(m);
 	vm->mig = NULL;
+}
+
+uint64_t hv_vm_id(const struct hv_vm *vm)
+{
+	return vm->id;
 }
 
 const char *hv_vm_migrated_to(const struct hv_vm *vm)

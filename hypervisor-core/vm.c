@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -198,6 +199,9 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 	vm->cfg.guest_name = vm->guest_name;
 	vm->cfg.control_path = NULL; /* owned by vm->control once opened */
 	vm->state = HV_VM_CREATED;
+	vm->id = cfg->vm_id;
+	while (!vm->id && getrandom(&vm->id, sizeof(vm->id), 0) != sizeof(vm->id))
+		vm->id = hd_now_ns() ^ ((uint64_t)getpid() << 32); /* no entropy: unique enough */
 
 	if (cfg->vcpus < 1 || cfg->vcpus > HV_MAX_VCPUS) {
 		snprintf(err, errlen, "vCPU count must be between 1 and %d", HV_MAX_VCPUS);

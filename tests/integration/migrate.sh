@@ -3,8 +3,8 @@
 # migrated mid-run ends with the same checksum as an uninterrupted run (kvm, auto and soft
 # engines); a killed destination or one nobody listens for leaves the source running and
 # correct; a poisoned page travels as metadata; refusals and hostile streams end in one clear
-# line; and, where `ip netns` works, the same across two network namespaces. Not a benchmark
-# (bench/bench-migrate.sh).
+# line; a VNC session of the display broker follows the VM to its new VMM; and, where `ip netns`
+# works, the same across two network namespaces. Not a benchmark (bench/bench-migrate.sh).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
@@ -33,7 +33,7 @@ start_dest() {
 	DPORT=""
 	for _ in $(seq 100); do
 		DPORT=$(sed -n 's/.*waiting for a migration on tcp:127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-			"$TMP/$name.err")
+			"$TMP/$name.err" 2>/dev/null)
 		[ -n "$DPORT" ] && return 0
 		sleep 0.1
 	done
@@ -218,6 +218,46 @@ hostile garbage garbage "not a hyperdesk migration stream"
 hostile truncated truncated "ended early"
 hostile badconfig badconfig "not a hyperdesk snapshot"
 hostile toobig toobig "bad config record"
+
+# ---- display sessions follow the VM: a VNC client of the broker stays connected through the
+# migration and then sees the destination's display change ----
+timeout -k 5 120 "$HD" broker --channel "$TMP/ch.sock" --vnc 127.0.0.1:0 -v >"$TMP/broker.out" \
+	2>"$TMP/broker.err" &
+BRK=$!
+PIDS="$PIDS $BRK"
+VNCPORT=""
+for _ in $(seq 100); do
+	VNCPORT=$(sed -n 's/^ready \([0-9]*\).*/\1/p' "$TMP/broker.out")
+	[ -n "$VNCPORT" ] && break
+	sleep 0.1
+done
+start_dest desk-dst --display "$TMP/ch.sock" --control "$TMP/desk-dst.sock" || true
+SOCK="$TMP/desk-src.sock"
+LOG="$TMP/desk-src.console"
+timeout -k 5 120 "$HD" vmm --display "$TMP/ch.sock" --control "$SOCK" --serial "$LOG" \
+	2>"$TMP/desk-src.err" &
+SRC=$!
+PIDS="$PIDS $SRC"
+wait_line "display: head 0 1024x768" || not_ok "the desktop never came up" "$(cat "$LOG")"
+timeout -k 2 60 python3 "$(dirname "$0")/rfbwatch.py" "$VNCPORT" 45 1280x720 \
+	>"$TMP/watch.out" 2>&1 &
+WATCH=$!
+PIDS="$PIDS $WATCH"
+for _ in $(seq 100); do grep -q '^ready' "$TMP/watch.out" && break; sleep 0.1; done
+expect_in "a VNC session is open on the source's desktop" "ready 1024x768" \
+	"$(cat "$TMP/watch.out")"
+hd migrate "$SOCK" "tcp:127.0.0.1:$DPORT"
+expect_rc "the desktop VM migrates" 0
+wait_pid "$SRC"
+hd ctl "$TMP/desk-dst.sock" display-set 0 1280 720
+expect_rc "display-set on the destination" 0
+wait_pid "$WATCH"
+s=$?
+[ "$s" -eq 0 ] && ok "the same VNC session sees the destination's new mode (1280x720)" ||
+	not_ok "the session did not follow the VM (rfbwatch exit $s)" "$(cat "$TMP/watch.out")" \
+		"$(grep -i 'session\|vm ' "$TMP/broker.err" | tail -8)"
+expect_in "the broker moved the session" "moved to vm" "$(cat "$TMP/broker.err")"
+stop "$DEST" "$BRK"
 
 # ---- two hosts: network namespaces joined by a veth pair ----
 NS_A=hdmig-a-$$ NS_B=hdmig-b-$$
