@@ -467,6 +467,10 @@ struct hv_vm {
 	struct hv_migration *mig;
 	char *migrated_to; /* set when the VM left for another host */
 	uint64_t id;       /* hv_vm_id */
+	/* Pages that arrived poisoned by a migration: their contents are lost (zero here), and
+	 * a further migration sends them as poisoned again. Written before any vCPU runs. */
+	uint64_t *poison;
+	unsigned nr_poison;
 };
 
 /* KVM engine (kvm.c). */

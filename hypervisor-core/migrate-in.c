@@ -172,14 +172,18 @@ int hv_incoming_finish(struct hv_incoming *in, struct hv_vm *vm, char *err, size
 	if (r == 0)
 		r = hv_vm_restore_state(vm, state, why, sizeof(why));
 	hv_snapshot_close(state);
-	for (unsigned i = 0; r == 0 && i < in->rx.nr_poison; i++) {
-		uint64_t gpa = in->rx.poison[i];
-		hd_warn(TAG, "guest page 0x%llx arrived poisoned (a memory error on the source): "
-			     "it stays unreadable here",
-			(unsigned long long)gpa);
-		if (hv_mem_poison(&vm->mem, gpa) < 0)
-			hd_warn(TAG, "cannot fence off page 0x%llx", (unsigned long long)gpa);
+	/* Recorded, not fenced off with a faulting mapping: device code reading guest RAM must
+	 * not die of a page a peer declared bad. Its contents never arrived: it reads as zero. */
+	if (r == 0 && in->rx.nr_poison) {
+		vm->poison = hd_xmalloc(in->rx.nr_poison * sizeof(*vm->poison));
+		memcpy(vm->poison, in->rx.poison, in->rx.nr_poison * sizeof(*vm->poison));
+		vm->nr_poison = in->rx.nr_poison;
 	}
+	for (unsigned i = 0; r == 0 && i < in->rx.nr_poison; i++)
+		hd_warn(TAG, "guest page 0x%llx arrived poisoned (a memory error on the source): "
+			     "its contents are lost; recorded, and sent as poisoned by a further "
+			     "migration",
+			(unsigned long long)in->rx.poison[i]);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", why);
 		hv_incoming_ack(in, why);

@@ -247,26 +247,50 @@ static void emit(struct hv_migration *m, uint64_t page, uint64_t n, const uint8_
 	}
 }
 
+/* A page this VM received poisoned from an earlier migration? */
+static bool known_poisoned(const struct hv_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < vm->nr_poison; i++)
+		if (vm->poison[i] == gpa)
+			return true;
+	return false;
+}
+
+static bool run_has_known_poison(const struct hv_vm *vm, uint64_t page, uint64_t n)
+{
+	uint64_t end, gpa = off_to_gpa(&vm->mem, page * PAGE, &end);
+	for (unsigned i = 0; i < vm->nr_poison; i++)
+		if (vm->poison[i] >= gpa && vm->poison[i] - gpa < n * PAGE)
+			return true;
+	return false;
+}
+
+static void send_poison(struct hv_migration *m, uint64_t gpa, const char *why)
+{
+	hv_mig_write_rec(&m->w, HV_MIG_REC_POISON, 1, gpa, NULL, 0);
+	hd_warn(TAG, "guest page 0x%llx %s: sent as poisoned", (unsigned long long)gpa, why);
+	pthread_mutex_lock(&m->lock);
+	m->poisoned++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void send_run(struct hv_migration *m, uint64_t page, uint64_t n, bool first_pass)
 {
 	const uint8_t *src = m->vm->mem.base + page * PAGE;
-	if (hv_mem_copy_safe(m->copy, src, n * PAGE) == 0) {
+	bool known = m->vm->nr_poison && run_has_known_poison(m->vm, page, n);
+	if (!known && hv_mem_copy_safe(m->copy, src, n * PAGE) == 0) {
 		emit(m, page, n, m->copy, first_pass);
 		return;
 	}
 	/* A memory error somewhere in the run: page by page, poisoned ones as metadata. */
 	for (uint64_t i = 0; i < n; i++) {
-		if (hv_mem_copy_safe(m->copy, src + i * PAGE, PAGE) == 0) {
-			emit(m, page + i, 1, m->copy, first_pass);
-			continue;
-		}
 		uint64_t end, gpa = off_to_gpa(&m->vm->mem, (page + i) * PAGE, &end);
-		hv_mig_write_rec(&m->w, HV_MIG_REC_POISON, 1, gpa, NULL, 0);
-		hd_warn(TAG, "guest page 0x%llx cannot be read (memory error): sent as poisoned",
-			(unsigned long long)gpa);
-		pthread_mutex_lock(&m->lock);
-		m->poisoned++;
-		pthread_mutex_unlock(&m->lock);
+		if (known && known_poisoned(m->vm, gpa))
+			send_poison(m, gpa, "arrived poisoned");
+		else if (hv_mem_copy_safe(m->copy, src + i * PAGE, PAGE) == 0)
+			emit(m, page + i, 1, m->copy, first_pass);
+		else
+			send_poison(m, gpa, "cannot be read (memory error)");
 	}
 }
 
@@ -327,6 +351,8 @@ static uint64_t mark_data_pages(struct hv_migration *m, uint64_t *bits)
 				hole = (off_t)mem->size;
 		}
 		uint64_t first = (uint64_t)data / PAGE, last = ((uint64_t)hole + PAGE - 1) / PAGE;
+		if (last > mem->size / PAGE)
+			last = mem->size / PAGE;
 		for (uint64_t i = first; i < last; i++)
 			bits[i / 64] |= 1ull << (i % 64);
 		count += last - first;
@@ -449,6 +475,18 @@ static int precopy(struct hv_migration *m, char *err, size_t errlen)
 {
 	set_phase(m, "copying");
 	uint64_t n = mark_data_pages(m, m->pending);
+	/* Pages known poisoned read as zero here (holes, perhaps): they are sent as poisoned. */
+	for (unsigned i = 0; i < m->vm->nr_poison; i++) {
+		const struct hv_mem *mem = &m->vm->mem;
+		for (unsigned k = 0; k < mem->nr_regions; k++) {
+			const struct hv_mem_region *r = &mem->regions[k];
+			uint64_t g = m->vm->poison[i];
+			if (g >= r->gpa && g - r->gpa < r->size) {
+				uint64_t pg = (r->fd_offset + g - r->gpa) / PAGE;
+				m->pending[pg / 64] |= 1ull << (pg % 64);
+			}
+		}
+	}
 	pthread_mutex_lock(&m->lock);
 	m->remaining = n;
 	pthread_mutex_unlock(&m->lock);

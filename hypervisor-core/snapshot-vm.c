@@ -20,6 +20,7 @@
 #define SEC_UART   "uart"
 #define MAX_IMAGE  (256ull << 20)
 #define MAX_STRING 65536u
+#define SCAN_PAGES 64 /* pages read at once while looking for non-zero ones */
 
 int hv_snapshot_register(struct hv_vm *vm, const char *name, uint32_t version,
 			 hv_snap_save_fn save, hv_snap_load_fn load, void *opaque)
@@ -103,6 +104,7 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 {
 	uint64_t pages = vm->mem.size / PAGE, bm_len = (pages + 7) / 8, nonzero = 0;
 	uint8_t *bm = hd_xzalloc(bm_len ? bm_len : 1);
+	uint8_t *scratch = hd_xmalloc(SCAN_PAGES * PAGE);
 	/* Only the memory file's data extents are read: reading a hole would allocate it. */
 	off_t data = 0, hole;
 	for (;;) {
@@ -117,11 +119,27 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 			if (hole < 0 || (uint64_t)hole > vm->mem.size)
 				hole = (off_t)vm->mem.size;
 		}
-		for (uint64_t i = (uint64_t)data / PAGE; i < ((uint64_t)hole + PAGE - 1) / PAGE; i++)
-			if (!page_zero(vm->mem.base + i * PAGE)) {
-				bm[i / 8] |= (uint8_t)(1u << (i % 8));
-				nonzero++;
+		uint64_t first = (uint64_t)data / PAGE, last = ((uint64_t)hole + PAGE - 1) / PAGE;
+		for (uint64_t i = first; i < last; i += SCAN_PAGES) {
+			uint64_t n = last - i < SCAN_PAGES ? last - i : SCAN_PAGES;
+			/* Read fault-safely: a page with a memory error (SIGBUS) is saved as zero
+			 * with a warning, not the end of the VMM. */
+			bool whole = hv_mem_copy_safe(scratch, vm->mem.base + i * PAGE, n * PAGE) == 0;
+			for (uint64_t k = 0; k < n; k++) {
+				uint8_t *p = scratch + k * PAGE;
+				if (!whole &&
+				    hv_mem_copy_safe(p, vm->mem.base + (i + k) * PAGE, PAGE) < 0) {
+					hd_warn(TAG, "guest page at offset 0x%llx cannot be read "
+						     "(memory error): saved as zero",
+						(unsigned long long)((i + k) * PAGE));
+					continue;
+				}
+				if (!page_zero(p)) {
+					bm[(i + k) / 8] |= (uint8_t)(1u << ((i + k) % 8));
+					nonzero++;
+				}
 			}
+		}
 		if ((uint64_t)hole >= vm->mem.size)
 			break;
 		data = hole;
@@ -135,6 +153,7 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 			hv_snap_writer_data(w, vm->mem.base + i * PAGE, PAGE);
 	hv_snap_writer_end(w);
 	free(bm);
+	free(scratch);
 }
 
 static void save_vcpus(struct hv_vm *vm, struct hd_buf *b)

@@ -81,6 +81,7 @@ static void vm_free(struct hv_vm *vm)
 	hv_dirty_free(vm->mem.dirty);
 	hv_mem_fini(&vm->mem);
 	free(vm->migrated_to);
+	free(vm->poison);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->epoll_fd >= 0)

@@ -152,22 +152,34 @@ y=$(checksum_of "$TMP/fail.console")
 	ok "the source's checksum is still right after two failed migrations" ||
 	not_ok "source checksum '$y', want '$KVM_SUM'" "$(cat "$TMP/fail.console")"
 
-# ---- a poisoned page travels as metadata ----
-start_dest poison-dst --engine kvm || true
+# ---- a poisoned page travels as metadata, and on with a second migration ----
+start_dest poison-dst --engine kvm --control "$TMP/poison-dst.sock" || true
+DEST1=$DEST DPORT1=$DPORT
+start_dest poison-dst2 --engine kvm || true
 start_src poison-src "$ITER" --engine kvm --fault-inject "poison=$POISON_GPA"
-hd migrate "$SOCK" "tcp:127.0.0.1:$DPORT"
+hd ctl "$SOCK" snapshot "$TMP/poison.snap"
+expect_rc "a snapshot of a VM with a poisoned page does not kill it" 0
+expect_in "the snapshot says what it did with the page" "cannot be read (memory error): saved as zero" \
+	"$(cat "$TMP/poison-src.err")"
+hd migrate "$SOCK" "tcp:127.0.0.1:$DPORT1"
 expect_rc "migration with a poisoned page completes" 0
 expect_in "the summary counts it" "poisoned pages 1" "$out"
 expect_in "the source logs the unreadable page" "page $POISON_GPA cannot be read" \
 	"$(cat "$TMP/poison-src.err")"
 wait_pid "$SRC"
-wait_pid "$DEST"
-s=$?
-[ "$s" -eq 0 ] && ok "the destination runs the guest to the end (exit 0)" ||
-	not_ok "poison destination exit $s" "$(cat "$TMP/poison-dst.err")"
 expect_in "the destination logs the poisoned page" "page $POISON_GPA arrived poisoned" \
 	"$(cat "$TMP/poison-dst.err")"
-y=$(checksum_of "$TMP/poison-dst.console")
+hd migrate "$TMP/poison-dst.sock" "tcp:127.0.0.1:$DPORT"
+expect_rc "a second migration of that VM completes" 0
+expect_in "the page goes on as poisoned" "poisoned pages 1" "$out"
+wait_pid "$DEST1"
+wait_pid "$DEST"
+s=$?
+[ "$s" -eq 0 ] && ok "the last destination runs the guest to the end (exit 0)" ||
+	not_ok "poison destination exit $s" "$(cat "$TMP/poison-dst2.err")"
+expect_in "the last destination logs the poisoned page" "page $POISON_GPA arrived poisoned" \
+	"$(cat "$TMP/poison-dst2.err")"
+y=$(checksum_of "$TMP/poison-dst2.console")
 [ "$y" = "$KVM_SUM" ] && ok "checksum right after a migration with a poisoned page" ||
 	not_ok "poison checksum '$y', want '$KVM_SUM'"
 
