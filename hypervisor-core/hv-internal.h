@@ -398,9 +398,17 @@ int hv_mig_recv_start(struct hv_mig_recv *rx, char *err, size_t errlen);
 /* Every record up to and including the end record; pages land in mem. */
 int hv_mig_recv_body(struct hv_mig_recv *rx, struct hv_mem *mem, char *err, size_t errlen);
 
-/* ---- migration (migrate.c, migrate-in.c) ---- */
+/* ---- migration (migrate.c, migrate-in.c, migrate-net.c) ---- */
+/* Connects to uri (5 s at most), sends time out after io_timeout_s; 0 or -errno, err says
+ * why. */
+int hv_migrate_connect(const char *uri, int io_timeout_s, int *fd, char *err, size_t errlen);
+/* Reads one line the destination wrote: 0 when it is want; else -errno, and err says why
+ * (its "error: ..." line, a timeout, the connection closing). */
+int hv_migrate_read_line(int fd, const char *want, int timeout_ms, char *err, size_t errlen);
 struct hv_migration;
 void hv_migrate_register_control(struct hv_vm *vm);
+/* A migration is under way (its thread pauses and captures the VM: a snapshot must wait). */
+bool hv_migrate_active(struct hv_vm *vm);
 void hv_migrate_fini(struct hv_vm *vm);
 
 /* ---- the VM ---- */

@@ -1,11 +1,9 @@
-/* migrate-in.c: the receiving side of a live migration: listening (loopback unless told
- * otherwise), the machine's configuration, RAM and device state from the stream, and the
- * answer to the source. Nothing received runs before the whole stream was checked. Not the
- * stream parser (migrate-stream.c) nor the sender (migrate.c). */
-#include <arpa/inet.h>
+/* migrate-in.c: the receiving side of a live migration: the machine's configuration, RAM and
+ * device state from the stream, and the answers to the source. Nothing received runs before
+ * the whole stream was checked. Not the stream parser (migrate-stream.c), the listener
+ * (migrate-net.c) nor the sender (migrate.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -24,73 +22,6 @@ struct hv_incoming {
 	struct hv_mig_recv rx;
 	struct hv_snapshot *config;
 };
-
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return false;
-}
-
-int hv_migrate_listen(const char *uri, bool insecure, int *out_fd, char *bound, size_t boundlen,
-		      char *err, size_t errlen)
-{
-	char host[256], port[16];
-	if (hv_migrate_parse_uri(uri, host, sizeof(host), port, sizeof(port)) < 0) {
-		snprintf(err, errlen, "'%s' is not tcp:ADDR:PORT", uri);
-		return -EINVAL;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-			*res;
-	int g = getaddrinfo(host, port, &hints, &res);
-	if (g) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(g));
-		return -EINVAL;
-	}
-	int r = -EADDRNOTAVAIL;
-	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		if (!insecure && !is_loopback(a->ai_addr)) {
-			snprintf(err, errlen,
-				 "refusing to listen on %s: the migration stream is unauthenticated "
-				 "and unencrypted; use a loopback address, or --incoming-insecure on "
-				 "a network you trust",
-				 host);
-			r = -EPERM;
-			break;
-		}
-		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int one = 1;
-		if (fd >= 0)
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (fd < 0 || bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 1) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "cannot listen on %s: %s", uri, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char h[INET6_ADDRSTRLEN] = "?", p[16] = "?";
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
-				    NI_NUMERICHOST | NI_NUMERICSERV);
-		snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "tcp:[%s]:%s" : "tcp:%s:%s", h,
-			 p);
-		*out_fd = fd;
-		r = 0;
-		break;
-	}
-	freeaddrinfo(res);
-	return r;
-}
 
 static ssize_t sock_recv(void *opaque, void *buf, size_t n)
 {

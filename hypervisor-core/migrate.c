@@ -7,11 +7,6 @@
  * bits (dirty.c). Any failure before the destination said "running" turns tracing off and
  * resumes the VM as it was. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +21,6 @@
 #define STALL_ITER      5    /* passes that do not shrink the remainder before giving up */
 #define DOWNTIME_BUDGET 0.02 /* seconds of copying left that we accept to do paused */
 #define MIN_REMAINDER   (256ull << 10)
-#define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S       30
 #define ACK_TIMEOUT_MS     60000
 #define FINAL_READ_WAIT_MS 3000
@@ -112,91 +106,15 @@ static ssize_t sock_send(void *opaque, void *buf, size_t n)
 	}
 }
 
-/* "tcp:HOST:PORT" or "tcp:[V6]:PORT" into host and port strings. */
-int hv_migrate_parse_uri(const char *uri, char *host, size_t hostlen, char *port,
-			 size_t portlen)
-{
-	if (strncmp(uri, "tcp:", 4) != 0)
-		return -EINVAL;
-	const char *hp = uri + 4, *colon;
-	size_t hl;
-	if (*hp == '[') {
-		const char *close = strchr(hp, ']');
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - hp - 1);
-		hp++;
-		colon = close + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - hp);
-	}
-	const char *p = colon + 1;
-	if (!hl || hl >= hostlen || !*p || strlen(p) >= portlen || strspn(p, "0123456789") != strlen(p))
-		return -EINVAL;
-	long v = strtol(p, NULL, 10);
-	if (v < 0 || v > 65535)
-		return -EINVAL;
-	memcpy(host, hp, hl);
-	host[hl] = '\0';
-	snprintf(port, portlen, "%s", p);
-	return 0;
-}
-
 static int connect_to(struct hv_migration *m, char *err, size_t errlen)
 {
-	char host[256], port[16];
-	if (hv_migrate_parse_uri(m->dest, host, sizeof(host), port, sizeof(port)) < 0) {
-		snprintf(err, errlen, "'%s' is not tcp:HOST:PORT", m->dest);
-		return -EINVAL;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-	int g = getaddrinfo(host, port, &hints, &res);
-	if (g) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(g));
-		return -EINVAL;
-	}
-	int r = -ECONNREFUSED;
-	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0) {
-			r = -errno;
-			continue;
-		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
-			r = -errno;
-			close(fd);
-			continue;
-		}
-		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		int n = poll(&p, 1, CONNECT_TIMEOUT_MS);
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		if (n <= 0)
-			soerr = n == 0 ? ETIMEDOUT : errno;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			r = -soerr;
-			close(fd);
-			continue;
-		}
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int fd;
+	int r = hv_migrate_connect(m->dest, IO_TIMEOUT_S, &fd, err, errlen);
+	if (r == 0) {
 		pthread_mutex_lock(&m->lock);
 		m->fd = fd;
 		pthread_mutex_unlock(&m->lock);
-		r = 0;
-		break;
 	}
-	freeaddrinfo(res);
-	if (r < 0)
-		snprintf(err, errlen, "cannot connect to %s: %s", m->dest, strerror(-r));
 	return r;
 }
 
@@ -374,50 +292,6 @@ static uint64_t merge_harvest(struct hv_migration *m, int *err)
 	return count;
 }
 
-/* ---- the destination's answer ---- */
-
-/* Reads one line from the destination: 0 when it is want, else -errno with why in err. */
-static int wait_line(struct hv_migration *m, const char *want, char *err, size_t errlen)
-{
-	char line[600];
-	size_t len = 0;
-	uint64_t deadline = hd_now_ns() + ACK_TIMEOUT_MS * 1000000ull;
-	while (len < sizeof(line) - 1) {
-		uint64_t now = hd_now_ns();
-		if (now >= deadline) {
-			snprintf(err, errlen, "the destination did not confirm within %d s",
-				 ACK_TIMEOUT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		struct pollfd p = {.fd = m->fd, .events = POLLIN};
-		int n = poll(&p, 1, (int)((deadline - now) / 1000000) + 1);
-		if (n < 0 && errno != EINTR) {
-			snprintf(err, errlen, "waiting for the destination: %s", strerror(errno));
-			return -errno;
-		}
-		if (n <= 0)
-			continue;
-		ssize_t r = recv(m->fd, line + len, 1, 0);
-		if (r <= 0) {
-			snprintf(err, errlen, "the destination closed the connection before "
-					      "confirming");
-			return -ECONNRESET;
-		}
-		if (line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = '\0';
-	if (!strcmp(line, want))
-		return 0;
-	for (char *c = line; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	snprintf(err, errlen, "the destination refused the VM: %.400s",
-		 strncmp(line, "error: ", 7) ? line : line + 7);
-	return -EPROTO;
-}
-
 /* ---- the migration ---- */
 
 static int send_config(struct hv_migration *m, char *err, size_t errlen)
@@ -441,7 +315,7 @@ static int send_config(struct hv_migration *m, char *err, size_t errlen)
 		return m->w.err;
 	/* The destination builds its VM from the config first: copying starts once it can take
 	 * pages (else the time it takes would land in the downtime), or not at all if it cannot. */
-	return wait_line(m, "ready", err, errlen);
+	return hv_migrate_read_line(m->fd, "ready", ACK_TIMEOUT_MS, err, errlen);
 }
 
 static int send_device_state(struct hv_migration *m, char *err, size_t errlen)
@@ -582,7 +456,7 @@ static int switch_over(struct hv_migration *m, uint64_t *pause_ns, char *err, si
 	m->remaining = 0;
 	m->phase = "waiting for the destination";
 	pthread_mutex_unlock(&m->lock);
-	r = wait_line(m, "running", err, errlen);
+	r = hv_migrate_read_line(m->fd, "running", ACK_TIMEOUT_MS, err, errlen);
 	uint64_t t_ack = hd_now_ns();
 	hd_debug(TAG,
 		 "switch-over: pause+capture %.2f ms, %llu last pages %.2f ms, device state "
@@ -823,6 +697,17 @@ void hv_migrate_fini(struct hv_vm *vm)
 	pthread_cond_destroy(&m->cond);
 	free(m);
 	vm->mig = NULL;
+}
+
+bool hv_migrate_active(struct hv_vm *vm)
+{
+	struct hv_migration *m = vm->mig;
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	bool active = m->state == MIG_ACTIVE;
+	pthread_mutex_unlock(&m->lock);
+	return active;
 }
 
 uint64_t hv_vm_id(const struct hv_vm *vm)

@@ -564,6 +564,10 @@ static int cmd_snapshot(struct hv_vm *vm, void *opaque, const struct hd_json *ar
 		hd_buf_puts(error, "usage: snapshot PATH");
 		return -1;
 	}
+	if (hv_migrate_active(vm)) {
+		hd_buf_puts(error, "a migration is under way; snapshot after it");
+		return -1;
+	}
 	char err[512];
 	uint64_t bytes = 0, t0 = hd_now_ns();
 	if (hv_vm_snapshot(vm, args->items[0]->string, &bytes, err, sizeof(err)) < 0) {

@@ -61,7 +61,7 @@ checksum_of() { sed -n 's/^checksum: //p' "$1"; }
 
 # wait_pid PID: its exit status (the processes are bounded by timeout).
 wait_pid() {
-	wait "$1"
+	{ wait "$1"; } 2>/dev/null # no "Killed" notice for the destination killed on purpose
 	local s=$?
 	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
 	return $s
@@ -255,7 +255,7 @@ timeout -k 2 60 python3 "$(dirname "$0")/rfbwatch.py" "$VNCPORT" 45 1280x720 \
 	>"$TMP/watch.out" 2>&1 &
 WATCH=$!
 PIDS="$PIDS $WATCH"
-for _ in $(seq 100); do grep -q '^ready' "$TMP/watch.out" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '^ready' "$TMP/watch.out" 2>/dev/null && break; sleep 0.1; done
 expect_in "a VNC session is open on the source's desktop" "ready 1024x768" \
 	"$(cat "$TMP/watch.out")"
 hd migrate "$SOCK" "tcp:127.0.0.1:$DPORT"
