@@ -52,9 +52,9 @@ struct hv_migration {
 	unsigned poisoned;
 	double total_ms, downtime_ms;
 	bool final_read;
-	uint64_t max_rate; /* bytes/s while the VM runs (0: no limit); none once paused */
 
-	/* the thread's own */
+	/* the thread's own (set before it starts) */
+	uint64_t max_rate; /* bytes/s while the VM runs (0: no limit); none once paused */
 	uint64_t rate_start_ns, rate_bytes;
 	struct hv_mig_writer w;
 	uint64_t *pending, *scratch; /* pages to send; a harvest */
@@ -81,7 +81,7 @@ static void throttle(struct hv_migration *m, size_t n)
 		m->rate_bytes = 0;
 	}
 	m->rate_bytes += n;
-	uint64_t due = m->rate_start_ns + m->rate_bytes * 1000000000ull / m->max_rate;
+	uint64_t due = m->rate_start_ns + (uint64_t)((double)m->rate_bytes * 1e9 / (double)m->max_rate);
 	while (due > now && !atomic_load(&m->cancel)) {
 		uint64_t ns = due - now < 50000000ull ? due - now : 50000000ull;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
