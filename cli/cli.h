@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "broker.h"
@@ -21,6 +22,7 @@ int cmd_run(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_shot(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* The VMM's end of the display channel (display-link.c): a thread that serves the GPU's heads
  * to the broker listening at path, reconnecting whenever it goes away, and feeds the broker's
@@ -29,7 +31,10 @@ int cmd_shot(int argc, char **argv);
 struct vgpu;
 struct display_link;
 int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
-		       const char *path, struct display_link **out);
+		       const char *path, uint64_t vm_id, bool arrived, struct display_link **out);
+/* The VM moved to another VMM (live migration): the link's last BYE tells the broker, which
+ * keeps the sessions for the VM to arrive there (its VMID with the same id). */
+void display_link_moved(struct display_link *l);
 void display_link_stop(struct display_link *l);
 
 /* Options that describe one VM, shared by `vmm` and `run`. */
@@ -50,6 +55,10 @@ struct vm_options {
 	const char *display;          /* the broker's display channel socket, or NULL */
 	const char *restore;          /* --restore: a snapshot file, or NULL */
 	const char *memory_file;      /* --memory-file: guest RAM in this file, or NULL */
+	const char *incoming;         /* --incoming tcp:ADDR:PORT, or NULL */
+	bool incoming_insecure;       /* --incoming-insecure: listen off loopback too */
+	uint64_t poison[16];          /* --fault-inject poison=GPA,...: a test switch */
+	unsigned nr_poison;
 	unsigned machine_set;         /* VM_SET_* bits: machine options given explicitly */
 };
 
@@ -96,6 +105,9 @@ enum {
 	OPT_TLS_KEY,
 	OPT_RESTORE,
 	OPT_MEMORY_FILE,
+	OPT_INCOMING,
+	OPT_INCOMING_INSECURE,
+	OPT_FAULT_INJECT,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -158,6 +170,9 @@ int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *ho
 		{"heads", required_argument, NULL, OPT_HEADS},                               \
 		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \
 		{"display", required_argument, NULL, OPT_DISPLAY},                           \
+		{"incoming", required_argument, NULL, OPT_INCOMING},                         \
+		{"incoming-insecure", no_argument, NULL, OPT_INCOMING_INSECURE},             \
+		{"fault-inject", required_argument, NULL, OPT_FAULT_INJECT},                 \
 		{"help", no_argument, NULL, 'h'}
 
 #endif

@@ -212,5 +212,6 @@ int hv_mem_write(const struct hv_mem *m, uint64_t gpa, const void *src, uint64_t
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	hv_mem_mark_dirty(m, gpa, len);
 	return 0;
 }

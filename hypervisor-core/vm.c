@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct hv_mem *hv_vm_mem(struct hv_vm *vm)
 
 static void vm_free(struct hv_vm *vm)
 {
+	hv_migrate_fini(vm); /* its thread uses everything below */
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		free(vm->virtio[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -76,7 +78,10 @@ static void vm_free(struct hv_vm *vm)
 	for (unsigned i = 0; i < HV_MEM_MAX_REGIONS; i++)
 		free(vm->dirty_bits[i]);
 	pthread_mutex_destroy(&vm->dirty_lock);
+	hv_dirty_free(vm->mem.dirty);
 	hv_mem_fini(&vm->mem);
+	free(vm->migrated_to);
+	free(vm->poison);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->epoll_fd >= 0)
@@ -196,6 +201,9 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 	vm->cfg.guest_name = vm->guest_name;
 	vm->cfg.control_path = NULL; /* owned by vm->control once opened */
 	vm->state = HV_VM_CREATED;
+	vm->id = cfg->vm_id;
+	while (!vm->id && getrandom(&vm->id, sizeof(vm->id), 0) != sizeof(vm->id))
+		vm->id = hd_now_ns() ^ ((uint64_t)getpid() << 32); /* no entropy: unique enough */
 
 	if (cfg->vcpus < 1 || cfg->vcpus > HV_MAX_VCPUS) {
 		snprintf(err, errlen, "vCPU count must be between 1 and %d", HV_MAX_VCPUS);
@@ -257,6 +265,7 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 
 	hv_control_register_builtins(vm);
 	hv_snapshot_register_control(vm);
+	hv_migrate_register_control(vm);
 	if (cfg->control_path) {
 		r = hv_control_open(vm, cfg->control_path, err, errlen);
 		if (r < 0)
