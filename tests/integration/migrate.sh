@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # migrate.sh: live migration between two VMMs on this host over loopback: the checksum workload
 # migrated mid-run ends with the same checksum as an uninterrupted run (kvm, auto and soft
-# engines); a killed destination or one nobody listens for leaves the source running and
-# correct; a poisoned page travels as metadata; refusals and hostile streams end in one clear
-# line; a VNC session of the display broker follows the VM to its new VMM; and, where `ip netns`
-# works, the same across two network namespaces. Not a benchmark (bench/bench-migrate.sh).
+# engines); a destination nobody listens for, one that refuses the VM and one killed mid-copy
+# leave the source running and correct; a poisoned page travels as metadata (twice); refusals
+# and hostile streams end in one clear line; a VNC session of the display broker follows the VM
+# to its new VMM; and, where `ip netns` works, the same across two network namespaces. Not a
+# benchmark (bench/bench-migrate.sh).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
@@ -116,6 +117,16 @@ expect_rc "migration to a port nobody listens on fails" 1
 expect_in "the reason is given" "Connection refused" "$err"
 expect_in "the user is told the VM goes on" "the VM goes on at the source" "$err"
 
+# A destination that cannot build the VM (no KVM device there) refuses it, and says why.
+start_dest refusing --engine kvm --kvm-device "$TMP/no-kvm" || true
+hd migrate "$SOCK" "tcp:127.0.0.1:$DPORT"
+expect_rc "migration to a destination that refuses fails" 1
+expect_in "the destination's reason reaches the user" "the destination refused the VM" "$err"
+wait_pid "$DEST"
+s=$?
+[ "$s" -eq 1 ] && ok "the refusing destination exits 1" ||
+	not_ok "refusing destination exit $s" "$(cat "$TMP/refusing.err")"
+
 # A destination that dies in the middle of the copy (rate-limited so that the copy lasts).
 start_dest killed || true
 # DEST is the `timeout` bounding the VMM: kill the VMM itself, its child.
@@ -149,7 +160,7 @@ s=$?
 	not_ok "source exit $s" "$(cat "$TMP/fail.err")"
 y=$(checksum_of "$TMP/fail.console")
 [ -n "$y" ] && [ "$y" = "$KVM_SUM" ] &&
-	ok "the source's checksum is still right after two failed migrations" ||
+	ok "the source's checksum is still right after three failed migrations" ||
 	not_ok "source checksum '$y', want '$KVM_SUM'" "$(cat "$TMP/fail.console")"
 
 # ---- a poisoned page travels as metadata, and on with a second migration ----
