@@ -96,6 +96,7 @@ enum {
 	OPT_TLS_KEY,
 	OPT_RESTORE,
 	OPT_MEMORY_FILE,
+	OPT_RDP_USERS,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -116,6 +117,8 @@ struct broker_options {
 	unsigned rdp_port;
 	char state_dir[1024]; /* "" until defaulted by broker_options_check */
 	const char *tls_cert, *tls_key;
+	const char *rdp_users_path;	  /* --rdp-users */
+	struct broker_users *rdp_users; /* its users, read when the option is parsed */
 };
 
 #define BROKER_LONG_OPTIONS                                                              \
@@ -127,7 +130,8 @@ struct broker_options {
 		{"rdp", required_argument, NULL, OPT_RDP},                                    \
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},                        \
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},                          \
-		{"tls-key", required_argument, NULL, OPT_TLS_KEY}
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},                            \
+		{"rdp-users", required_argument, NULL, OPT_RDP_USERS}
 
 extern const char broker_options_usage[];
 void broker_options_defaults(struct broker_options *o);
