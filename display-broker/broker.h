@@ -33,7 +33,7 @@ struct broker_config {
 	const char *web_addr;	  /* serve the noVNC web client here (numeric), or NULL */
 	unsigned web_port;	  /* 0 picks a free port */
 	const char *web_root;	  /* the noVNC package folder (holds core/rfb.js) */
-	const char *rdp_addr;	  /* serve RDP here (numeric, loopback only for now), or NULL */
+	const char *rdp_addr;	  /* serve RDP here (numeric; loopback unless rdp_users), or NULL */
 	unsigned rdp_port;	  /* 0 picks a free port */
 	bool rdp_optional;	  /* a busy RDP port is a warning, not a failure (run's default) */
 	const char *state_dir;	  /* where the generated TLS certificate is kept, or NULL */
