@@ -3,8 +3,8 @@
 # (loopback): NLA logons from a --rdp-users file (right password in, wrong password and unknown
 # user out and logged, VNC untouched), the client's scale as the guest's physical size, live
 # resize over Display Control (/dynamic-resolution and a window resize), two monitors on two
-# heads (/multimon on a screen split into RandR monitors, one left of the primary), the
-# fallback to the primary monitor on a VM with one head, a client killed mid-frame, and 20
+# heads (/multimon on a screen split into RandR monitors, one left of the primary; under
+# follow and under heads), the fallback to the primary monitor on a VM with one head, a client killed mid-frame, and 20
 # clients at once plus connections beyond the session limit. Every process it starts is
 # bounded in time and ended by its PID. Not a timing test.
 . "$(dirname "$0")/lib.sh"
@@ -201,13 +201,39 @@ PY
 			not_ok "a monitor of the client stayed black"
 		fi
 		stop "$VP"
+		kill -INT "$RUN_PID"
+		wait "$RUN_PID"
+		PIDS=$(echo " $PIDS " | sed "s/ $RUN_PID / /")
+		# Under the heads policy a multi-monitor client takes free heads: a single-monitor
+		# client holds head 0, so the primary gets head 1 and the left monitor head 2.
+		if start_run heads --policy heads --heads 3 --rdp 127.0.0.1:0 --state-dir "$TMP/state" -C still=1; then
+			RDP=$(rdp_port heads)
+			XM=$XDISP XMP=$XPID
+			start_xvfb 1024x700 || not_ok "no Xvfb for the first client"
+			client single "$XDISP" /sec:tls /size:1024x700
+			SP=$CP
+			wait_line "display: head 0 1024x700" 150 && ok "heads: a first client takes head 0 at 1024x700" ||
+				not_ok "heads: head 0 never became 1024x700" "$(grep display "$LOG")"
+			client multih "$XM" /sec:tls /multimon
+			VP=$CP
+			wait_line "display: head 1 1280x720" 150 && wait_line "display: head 2 1024x600" 150 &&
+				ok "heads: the two-monitor client takes the free heads 1 (1280x720) and 2 (1024x600)" ||
+				not_ok "heads: the monitors did not get heads 1 and 2" "$(grep display "$LOG")" "$(grep -E 'rdp|broker' "$TMP/heads.err" | tail -4)"
+			stop "$VP" "$SP" "$XPID"
+			XPID=$XMP
+			kill -INT "$RUN_PID"
+			wait "$RUN_PID"
+			PIDS=$(echo " $PIDS " | sed "s/ $RUN_PID / /")
+		else
+			not_ok "run --policy heads did not come up" "$(cat "$TMP/heads.err")"
+		fi
 	else
 		not_ok "cannot split the X screen into monitors" "$(cat "$TMP/xmon.err")"
+		kill -INT "$RUN_PID"
+		wait "$RUN_PID"
+		PIDS=$(echo " $PIDS " | sed "s/ $RUN_PID / /")
 	fi
 	stop "$XPID"
-	kill -INT "$RUN_PID"
-	wait "$RUN_PID"
-	PIDS=$(echo " $PIDS " | sed "s/ $RUN_PID / /")
 else
 	not_ok "run --heads 2 did not come up" "$(cat "$TMP/multi.err")"
 fi
