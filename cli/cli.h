@@ -135,6 +135,8 @@ struct broker_options {
 
 extern const char broker_options_usage[];
 void broker_options_defaults(struct broker_options *o);
+/* Frees what parsing the options allocated (the RDP users). */
+void broker_options_free(struct broker_options *o);
 /* run's default: RDP on 127.0.0.1:3389 unless --rdp says otherwise. */
 void broker_options_default_rdp(struct broker_options *o);
 /* Like vm_options_parse: 0, 1 if not a broker option, or -1 after printing an error. */

@@ -74,6 +74,8 @@ struct bk_session {
 	pthread_t thread;
 	atomic_bool done; /* the thread has finished: join and free */
 	bool rdp;	  /* an RDP session (rdp.c), else VNC (session.c) */
+	bool hold;	  /* under the lock: not placed on a VM until the client is in (an RDP
+			   * client until its logon and layout are known) */
 	/* Under the broker lock. */
 	struct bk_vm *vm; /* NULL: waiting for a VM, or its VM went away */
 	unsigned head;

@@ -155,7 +155,7 @@ void broker_session_place_more(struct broker *b, struct bk_session *s)
 
 void broker_session_attach(struct broker *b, struct bk_session *s)
 {
-	if (s->vm || s->closing || s->ever_attached)
+	if (s->vm || s->closing || s->ever_attached || s->hold)
 		return; /* a session whose VM went away is closed, not moved */
 	struct bk_vm *vm = NULL;
 	for (struct bk_vm *v = b->vms; v; v = v->next)
@@ -587,6 +587,7 @@ static void clients_accept(struct broker *b, int lsock, bool rdp)
 		s->id = ++b->next_session_id;
 		s->sock = c;
 		s->rdp = rdp;
+		s->hold = rdp; /* no head for a client that has not logged on */
 		struct session_arg *arg = hd_xzalloc(sizeof(*arg));
 		arg->b = b;
 		arg->s = s;

@@ -24,6 +24,8 @@
 
 #define TAG RDP_TAG
 #define POLL_MS 5 /* how long we wait for the client before we look for new frames */
+/* A client that has not logged on by then is closed: it holds a session slot. */
+#define HANDSHAKE_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
 /* A SurfaceBits command and its fast-path framing must fit the client's request size. */
 #define SURFACE_OVERHEAD 64
 #define RDP_BUTTON_LEFT 1u
@@ -201,6 +203,7 @@ static void want_layout(struct rdp_local *l, const struct rdp_layout *lay, bool 
 	bool fixed = b->cfg->policy == BROKER_POLICY_FIXED;
 	pthread_mutex_lock(&b->lock);
 	uint64_t now = hd_now_ns();
+	s->hold = false; /* logged on, its layout known: it may have heads now */
 	if (!fixed) {
 		s->want_set = true;
 		s->want_w = m0->width;
@@ -222,6 +225,7 @@ static void want_layout(struct rdp_local *l, const struct rdp_layout *lay, bool 
 							  .want_wmm = m->width_mm,
 							  .want_hmm = m->height_mm};
 		}
+		broker_session_attach(b, s); /* places the other monitors too */
 		broker_session_place_more(b, s);
 	} else if (!at_connect && lay->nr > 1 && lay->nr == s->nr_more + 1 && s->more_placed) {
 		s->x0 = m0->x;
@@ -271,6 +275,9 @@ static BOOL on_post_connect(freerdp_peer *peer)
 		hd_info(TAG, "session %u: the client's %ux%u is not a shape we serve: it takes the "
 			     "guest's",
 			l->s->id, w, h);
+		pthread_mutex_lock(&l->b->lock);
+		l->s->hold = false;
+		pthread_mutex_unlock(&l->b->lock);
 		return TRUE;
 	}
 	for (unsigned i = 0; i < lay.nr; i++)
@@ -656,6 +663,11 @@ void *rdp_session_thread(void *arg)
 		WaitForMultipleObjects(count, handles, FALSE, POLL_MS);
 		if (!l.peer->CheckFileDescriptor(l.peer))
 			break;
+		if (!l.peer->connected && hd_now_ns() - t0 > HANDSHAKE_TIMEOUT_NS) {
+			hd_warn(TAG, "session %u: %s did not log on within %llu s: closing", l.s->id,
+				l.peer_addr, HANDSHAKE_TIMEOUT_NS / 1000000000ull);
+			break;
+		}
 		if (l.vcm && !WTSVirtualChannelManagerCheckFileDescriptor(l.vcm))
 			break;
 		if (l.disp)
