@@ -365,18 +365,7 @@ static void usage(FILE *f)
 		broker_options_usage);
 }
 
-static int broker_main(struct broker_options *o, int argc, char **argv);
-
 int cmd_broker(int argc, char **argv)
-{
-	struct broker_options o;
-	broker_options_defaults(&o);
-	int r = broker_main(&o, argc, argv);
-	broker_options_free(&o);
-	return r;
-}
-
-static int broker_main(struct broker_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"channel", required_argument, NULL, OPT_CHANNEL},
@@ -386,9 +375,12 @@ static int broker_main(struct broker_options *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	/* Freed on every return (the RDP users file it may have read). */
+	struct broker_options o __attribute__((cleanup(broker_options_free)));
 	const char *channel = NULL;
 	int verbose = 0, opt;
 
+	broker_options_defaults(&o);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -407,7 +399,7 @@ static int broker_main(struct broker_options *o, int argc, char **argv)
 			channel = optarg;
 			continue;
 		}
-		int r = broker_options_parse(o, "broker", opt, optarg);
+		int r = broker_options_parse(&o, "broker", opt, optarg);
 		if (r != 0) {
 			if (r > 0)
 				fprintf(stderr, "try 'hyperdesk broker --help'\n");
@@ -422,12 +414,12 @@ static int broker_main(struct broker_options *o, int argc, char **argv)
 		fprintf(stderr, "hyperdesk broker: --channel PATH is required\n");
 		return CLI_EXIT_USAGE;
 	}
-	if (broker_options_check(o, "broker") < 0)
+	if (broker_options_check(&o, "broker") < 0)
 		return CLI_EXIT_USAGE;
 	hd_log_set_level(verbose < 0 ? HD_LOG_ERROR : verbose == 0 ? HD_LOG_WARN
 				    : verbose == 1 ? HD_LOG_INFO : HD_LOG_DEBUG);
 	struct broker_config cfg;
-	broker_options_config(o, &cfg);
+	broker_options_config(&o, &cfg);
 	cfg.channel_path = channel;
 	cfg.ready_fd = verbose >= 0 ? STDOUT_FILENO : -1;
 	return broker_run(&cfg);
