@@ -36,10 +36,16 @@ const char broker_options_usage[] =
 	"                            that scripts/setup installs; default: found beside the\n"
 	"                            binary, in ../share/hyperdesk/novnc or, in a build tree,\n"
 	"                            ../../web/node_modules/@novnc/novnc)\n"
-	"      --rdp ADDR:PORT|off   serve RDP clients (TLS) here; each client's desktop size\n"
-	"                            becomes its session's shape (broker: off unless given;\n"
-	"                            run: 127.0.0.1:3389, skipped with a warning if that port\n"
-	"                            is busy). Loopback only: NLA is not implemented yet\n"
+	"      --rdp ADDR:PORT|off   serve RDP clients here; each client's monitors (one head\n"
+	"                            each), size and scale become its session's shape, and\n"
+	"                            its window resizes follow (Display Control) (broker: off\n"
+	"                            unless given; run: 127.0.0.1:3389, skipped with a warning\n"
+	"                            if that port is busy). Without --rdp-users: TLS, loopback\n"
+	"                            only\n"
+	"      --rdp-users FILE      RDP logons (NLA required): one 'user:password' or\n"
+	"                            'user::NTHASH' (32 hex digits) a line, '#' comments; the\n"
+	"                            file must be private (chmod 600). Required for an --rdp\n"
+	"                            address that is not loopback\n"
 	"      --state-dir DIR       where the broker keeps its generated TLS certificate\n"
 	"                            (default $XDG_STATE_HOME/hyperdesk, or\n"
 	"                            ~/.local/state/hyperdesk); made at the first RDP client\n"
@@ -55,6 +61,12 @@ void broker_options_defaults(struct broker_options *o)
 	o->policy = BROKER_POLICY_FOLLOW;
 	snprintf(o->rdp_host, sizeof(o->rdp_host), "127.0.0.1");
 	o->rdp_port = 3389;
+}
+
+void broker_options_free(struct broker_options *o)
+{
+	broker_users_free(o->rdp_users);
+	o->rdp_users = NULL;
 }
 
 void broker_options_default_rdp(struct broker_options *o)
@@ -178,6 +190,17 @@ int broker_options_parse(struct broker_options *o, const char *cmd, int opt, con
 	case OPT_TLS_KEY:
 		o->tls_key = arg;
 		return 0;
+	case OPT_RDP_USERS: {
+		char err[300];
+		broker_users_free(o->rdp_users);
+		o->rdp_users = NULL;
+		if (broker_users_load(arg, &o->rdp_users, err, sizeof(err)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --rdp-users %s: %s\n", cmd, arg, err);
+			return -1;
+		}
+		o->rdp_users_path = arg;
+		return 0;
+	}
 	case OPT_NOVNC:
 		if (strlen(arg) >= sizeof(o->novnc)) {
 			fprintf(stderr, "hyperdesk %s: --novnc: the path is too long\n", cmd);
@@ -231,9 +254,9 @@ static int rdp_options_check(struct broker_options *o, const char *cmd)
 			cmd);
 		return -1;
 	}
-	if (!broker_addr_is_loopback(o->rdp_host)) {
+	if (!o->rdp_users && !broker_addr_is_loopback(o->rdp_host)) {
 		fprintf(stderr, "hyperdesk %s: --rdp %s is not a loopback address: RDP elsewhere "
-				"needs NLA, which is not implemented yet\n",
+				"needs NLA logons (--rdp-users FILE)\n",
 			cmd, o->rdp_host);
 		return -1;
 	}
@@ -272,6 +295,10 @@ int broker_options_check(struct broker_options *o, const char *cmd)
 	}
 	if (o->has_rdp && rdp_options_check(o, cmd) < 0)
 		return -1;
+	if (o->rdp_users && !o->has_rdp) {
+		fprintf(stderr, "hyperdesk %s: --rdp-users needs RDP (--rdp ADDR:PORT)\n", cmd);
+		return -1;
+	}
 	if (!o->has_web)
 		return 0;
 	if (!o->has_password && !broker_addr_is_loopback(o->web_host)) {
@@ -318,6 +345,7 @@ void broker_options_config(const struct broker_options *o, struct broker_config 
 	cfg->state_dir = o->state_dir[0] ? o->state_dir : NULL;
 	cfg->tls_cert = o->tls_cert;
 	cfg->tls_key = o->tls_key;
+	cfg->rdp_users = o->rdp_users;
 }
 
 static void usage(FILE *f)
@@ -347,7 +375,8 @@ int cmd_broker(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct broker_options o;
+	/* Freed on every return (the RDP users file it may have read). */
+	struct broker_options o __attribute__((cleanup(broker_options_free)));
 	const char *channel = NULL;
 	int verbose = 0, opt;
 

@@ -84,7 +84,8 @@ int cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {VM_LONG_OPTIONS, BROKER_LONG_OPTIONS,
 						 {NULL, 0, NULL, 0}};
 	struct vm_options o;
-	struct broker_options bo;
+	/* Freed on every return (the RDP users file it may have read). */
+	struct broker_options bo __attribute__((cleanup(broker_options_free)));
 	bool heads_given = false;
 	int opt;
 

@@ -108,6 +108,7 @@ enum {
 	OPT_INCOMING,
 	OPT_INCOMING_INSECURE,
 	OPT_FAULT_INJECT,
+	OPT_RDP_USERS,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -128,6 +129,8 @@ struct broker_options {
 	unsigned rdp_port;
 	char state_dir[1024]; /* "" until defaulted by broker_options_check */
 	const char *tls_cert, *tls_key;
+	const char *rdp_users_path;	  /* --rdp-users */
+	struct broker_users *rdp_users; /* its users, read when the option is parsed */
 };
 
 #define BROKER_LONG_OPTIONS                                                              \
@@ -139,10 +142,13 @@ struct broker_options {
 		{"rdp", required_argument, NULL, OPT_RDP},                                    \
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},                        \
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},                          \
-		{"tls-key", required_argument, NULL, OPT_TLS_KEY}
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},                            \
+		{"rdp-users", required_argument, NULL, OPT_RDP_USERS}
 
 extern const char broker_options_usage[];
 void broker_options_defaults(struct broker_options *o);
+/* Frees what parsing the options allocated (the RDP users). */
+void broker_options_free(struct broker_options *o);
 /* run's default: RDP on 127.0.0.1:3389 unless --rdp says otherwise. */
 void broker_options_default_rdp(struct broker_options *o);
 /* Like vm_options_parse: 0, 1 if not a broker option, or -1 after printing an error. */

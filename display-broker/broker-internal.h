@@ -40,6 +40,7 @@ struct bk_head {
 	bool req_inflight;
 	uint32_t req_w, req_h;
 	uint64_t req_ns;
+	uint32_t req_wmm, req_hmm; /* the physical size last asked for */
 	/* The cursor as the VMM last sent it. */
 	uint64_t cursor_serial; /* bumps on every CURSOR */
 	bool cursor_visible, cursor_has_image;
@@ -60,6 +61,14 @@ struct bk_vm {
 	bool moved;     /* said BYE "moved": its sessions wait for it to arrive elsewhere */
 };
 
+/* A monitor of a session beyond its first (an RDP client with several): a head of the same
+ * VM shown at (x, y) of the client's desktop. */
+struct bk_more {
+	unsigned head;
+	uint32_t x, y;
+	uint32_t want_w, want_h, want_wmm, want_hmm;
+};
+
 struct bk_session {
 	struct bk_session *next;
 	unsigned id;
@@ -67,6 +76,8 @@ struct bk_session {
 	pthread_t thread;
 	atomic_bool done; /* the thread has finished: join and free */
 	bool rdp;	  /* an RDP session (rdp.c), else VNC (session.c) */
+	bool hold;	  /* under the lock: not placed on a VM until the client is in (an RDP
+			   * client until its logon and layout are known) */
 	/* Under the broker lock. */
 	struct bk_vm *vm; /* NULL: waiting for a VM, or its VM went away */
 	unsigned head;
@@ -76,7 +87,15 @@ struct bk_session {
 	unsigned nr_damage;
 	bool want_set;	  /* the client asked for a shape */
 	uint32_t want_w, want_h;
+	uint32_t want_wmm, want_hmm; /* its physical size; 0 x 0: the broker's --dpi */
 	uint64_t want_ns;
+	/* Multi-monitor clients (RDP): the first monitor is head/want_* above, at (x0, y0) of
+	 * the client's desktop; the others get heads when the session is placed on a VM. */
+	uint32_t x0, y0;
+	unsigned nr_more;
+	bool more_placed;  /* their heads are chosen */
+	bool more_dropped; /* the VM had too few heads: only the first monitor is served */
+	struct bk_more more[HD_CHAN_MAX_HEADS - 1];
 	bool reply_pending; /* a SetDesktopSize waits for the guest */
 	uint64_t reply_deadline;
 	/* Its VM moved away (live migration): waiting for a VM with this id until then. */
@@ -99,6 +118,24 @@ struct broker {
 	char *tls_cert_pem, *tls_key_pem;
 };
 
+/* rdp-users.c: the parsed users file. Names are matched ignoring ASCII case, as NTLM does. */
+#define BROKER_USERS_MAX 256
+#define BROKER_USER_MAX 64
+#define BROKER_PASSWORD_MAX 256
+#define BROKER_USERS_LINE_MAX 1024
+#define BROKER_USERS_FILE_MAX (64 * 1024)
+struct broker_user {
+	char name[BROKER_USER_MAX + 1];
+	bool has_hash;	     /* nt_hash given; else password */
+	uint8_t nt_hash[16]; /* MD4 of the UTF-16LE password */
+	char password[BROKER_PASSWORD_MAX + 1];
+};
+struct broker_users {
+	unsigned nr;
+	struct broker_user users[BROKER_USERS_MAX];
+};
+const struct broker_user *broker_users_find(const struct broker_users *u, const char *name);
+
 /* broker.c, under the lock: picks a VM and head for s (by policy), or leaves it waiting. */
 void broker_session_attach(struct broker *b, struct bk_session *s);
 /* Sends a message to a VM without blocking (dropped if the socket is full). Under the lock. */
@@ -107,12 +144,20 @@ void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m);
  * the broker's lock. */
 void broker_session_input(struct broker *b, struct bk_session *s, uint32_t kind, uint32_t a,
 			  uint32_t bb, uint32_t c);
+/* The same for the head of the session's monitor mon (0: the first, 1 + i: more[i]). */
+void broker_session_input_on(struct broker *b, struct bk_session *s, unsigned mon,
+			     uint32_t kind, uint32_t a, uint32_t bb, uint32_t c);
+/* Under the lock: gives the monitors beyond the first heads of s's VM by policy, or drops
+ * them (logged) when the VM has too few; nothing until s is on a VM. */
+void broker_session_place_more(struct broker *b, struct bk_session *s);
 /* A non-blocking TCP listener on addr (IPv4 or IPv6 literal) and port (0: any); returns the
  * socket or -errno, and the port actually bound in *port_out. */
 int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out);
 /* The physical size for a shape at the configured DPI (0 x 0 without one). */
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
 		     uint32_t *hmm);
+/* The physical size of w x h pixels at dpi_x100 / 100 dots per inch, rounded (0 x 0 for 0). */
+void broker_size_mm(uint32_t w, uint32_t h, uint32_t dpi_x100, uint32_t *wmm, uint32_t *hmm);
 
 /* session.c: the thread that serves one VNC client on socket sock. */
 void *session_thread(void *arg);

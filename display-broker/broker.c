@@ -76,11 +76,16 @@ void bk_fb_unref(struct bk_fb *fb)
 	free(fb);
 }
 
+void broker_size_mm(uint32_t w, uint32_t h, uint32_t dpi_x100, uint32_t *wmm, uint32_t *hmm)
+{
+	/* mm = pixels * 25.4 / dpi, rounded to the nearest */
+	*wmm = dpi_x100 ? (uint32_t)(((uint64_t)w * 25400 / dpi_x100 + 5) / 10) : 0;
+	*hmm = dpi_x100 ? (uint32_t)(((uint64_t)h * 25400 / dpi_x100 + 5) / 10) : 0;
+}
+
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm, uint32_t *hmm)
 {
-	unsigned dpi = b->cfg->dpi;
-	*wmm = dpi ? (uint32_t)((w * 254u / dpi + 5) / 10) : 0;
-	*hmm = dpi ? (uint32_t)((h * 254u / dpi + 5) / 10) : 0;
+	broker_size_mm(w, h, b->cfg->dpi * 100, wmm, hmm);
 }
 
 void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m)
@@ -95,19 +100,64 @@ void broker_vm_send(struct bk_vm *vm, const struct hd_chan_msg *m)
 
 /* ---- policy ---- */
 
+/* Which of s's monitors shows head of vm: 0 the first, 1 + i more[i], -1 none. */
+static int session_monitor_of(const struct bk_session *s, const struct bk_vm *vm, unsigned head)
+{
+	if (s->vm != vm)
+		return -1;
+	if (s->head == head)
+		return 0;
+	if (s->more_placed)
+		for (unsigned i = 0; i < s->nr_more; i++)
+			if (s->more[i].head == head)
+				return 1 + (int)i;
+	return -1;
+}
+
 static unsigned sessions_on_head(struct broker *b, struct bk_vm *vm, unsigned head,
 				 struct bk_session *except)
 {
 	unsigned n = 0;
 	for (struct bk_session *s = b->sessions; s; s = s->next)
-		if (s != except && s->vm == vm && s->head == head && !s->closing)
+		if (s != except && !s->closing && session_monitor_of(s, vm, head) >= 0)
 			n++;
 	return n;
 }
 
+void broker_session_place_more(struct broker *b, struct bk_session *s)
+{
+	struct bk_vm *vm = s->vm;
+	if (!vm || s->more_placed || !s->nr_more)
+		return;
+	unsigned picked = 0;
+	for (unsigned h = 0; h < vm->nr_heads && picked < s->nr_more; h++) {
+		if (h == s->head)
+			continue;
+		/* follow and fixed: the session's monitors are the VM's heads in order; heads:
+		 * free heads only. */
+		if (b->cfg->policy == BROKER_POLICY_HEADS && sessions_on_head(b, vm, h, s))
+			continue;
+		s->more[picked++].head = h;
+	}
+	s->more_placed = true;
+	if (picked < s->nr_more) {
+		hd_warn(TAG, "session %u: the client has %u monitors but vm %u has %u head(s)%s: "
+			     "serving its primary monitor only",
+			s->id, s->nr_more + 1, vm->id, vm->nr_heads,
+			b->cfg->policy == BROKER_POLICY_HEADS ? " free" : "");
+		s->nr_more = 0;
+		s->more_dropped = true;
+		s->x0 = s->y0 = 0;
+		return;
+	}
+	for (unsigned i = 0; i < s->nr_more; i++)
+		hd_info(TAG, "session %u: monitor %u on vm %u head %u", s->id, i + 1, vm->id,
+			s->more[i].head);
+}
+
 void broker_session_attach(struct broker *b, struct bk_session *s)
 {
-	if (s->vm || s->closing || s->ever_attached)
+	if (s->vm || s->closing || s->ever_attached || s->hold)
 		return; /* a session whose VM went away is closed, not moved */
 	struct bk_vm *vm = NULL;
 	for (struct bk_vm *v = b->vms; v; v = v->next)
@@ -131,26 +181,43 @@ void broker_session_attach(struct broker *b, struct bk_session *s)
 	s->head = head;
 	s->ever_attached = true;
 	hd_info(TAG, "session %u: on vm %u (%s) head %u", s->id, vm->id, vm->name, head);
+	broker_session_place_more(b, s);
 }
 
-/* What shape the policy wants for a head now: false for "leave it". */
+/* What shape the policy wants for a head now (and its physical size, 0 x 0 for the broker's
+ * --dpi): false for "leave it". */
 static bool head_target(struct broker *b, struct bk_vm *vm, unsigned head, uint32_t *w,
-			uint32_t *h)
+			uint32_t *h, uint32_t *wmm, uint32_t *hmm)
 {
 	if (b->cfg->policy == BROKER_POLICY_FIXED)
 		return false;
 	struct bk_session *latest = NULL;
+	int latest_mon = -1;
 	unsigned n = 0;
 	for (struct bk_session *s = b->sessions; s; s = s->next) {
-		if (s->vm != vm || s->head != head || s->closing)
+		int mon = s->closing ? -1 : session_monitor_of(s, vm, head);
+		if (mon < 0)
 			continue;
 		n++;
-		if (s->want_set && (!latest || s->want_ns > latest->want_ns))
+		if (s->want_set && (!latest || s->want_ns > latest->want_ns)) {
 			latest = s;
+			latest_mon = mon;
+		}
 	}
-	if (latest) {
+	*wmm = *hmm = 0;
+	if (latest && latest_mon == 0) {
 		*w = latest->want_w;
 		*h = latest->want_h;
+		*wmm = latest->want_wmm;
+		*hmm = latest->want_hmm;
+		return true;
+	}
+	if (latest) {
+		const struct bk_more *m = &latest->more[latest_mon - 1];
+		*w = m->want_w;
+		*h = m->want_h;
+		*wmm = m->want_wmm;
+		*hmm = m->want_hmm;
 		return true;
 	}
 	if (b->cfg->policy == BROKER_POLICY_HEADS && head > 0) {
@@ -179,15 +246,20 @@ static void policy_tick(struct broker *b)
 			continue;
 		for (unsigned i = 0; i < vm->nr_heads; i++) {
 			struct bk_head *hd = &vm->heads[i];
-			uint32_t w, h;
-			if (!head_target(b, vm, i, &w, &h))
+			uint32_t w, h, wmm, hmm;
+			if (!head_target(b, vm, i, &w, &h, &wmm, &hmm))
 				continue;
+			if (!wmm || !hmm)
+				broker_shape_mm(b, w, h, &wmm, &hmm);
 			uint32_t cw = hd->fb ? hd->fb->width : 0, ch = hd->fb ? hd->fb->height : 0;
-			if (cw == w && ch == h)
+			/* The mode has no physical size the guest confirms: a new one is asked
+			 * for once. */
+			if (cw == w && ch == h && hd->req_wmm == wmm && hd->req_hmm == hmm)
 				continue;
 			/* Coalesce: while a request is in flight the latest shape waits for its
 			 * mode; the same request again only every few seconds. */
-			bool same = hd->req_w == w && hd->req_h == h;
+			bool same = hd->req_w == w && hd->req_h == h && hd->req_wmm == wmm &&
+				    hd->req_hmm == hmm;
 			if (hd->req_inflight &&
 			    now - hd->req_ns < (same ? 5 : 1) * HEAD_REQUEST_TIMEOUT_NS)
 				continue;
@@ -195,13 +267,20 @@ static void policy_tick(struct broker *b)
 			m.u.display.head = i;
 			m.u.display.width = w;
 			m.u.display.height = h;
-			broker_shape_mm(b, w, h, &m.u.display.width_mm, &m.u.display.height_mm);
+			m.u.display.width_mm = wmm;
+			m.u.display.height_mm = hmm;
 			broker_vm_send(vm, &m);
-			hd->req_inflight = true;
+			hd->req_inflight = !(cw == w && ch == h);
 			hd->req_w = w;
 			hd->req_h = h;
+			hd->req_wmm = wmm;
+			hd->req_hmm = hmm;
 			hd->req_ns = now;
-			hd_info(TAG, "vm %u head %u: asking for %ux%u", vm->id, i, w, h);
+			if (wmm)
+				hd_info(TAG, "vm %u head %u: asking for %ux%u (%ux%u mm)", vm->id, i,
+					w, h, wmm, hmm);
+			else
+				hd_info(TAG, "vm %u head %u: asking for %ux%u", vm->id, i, w, h);
 		}
 	}
 }
@@ -289,8 +368,11 @@ static void vm_damage(struct broker *b, struct bk_vm *vm, const struct hd_chan_m
 	unsigned head = m->u.damage.head;
 	vm->heads[head].frames++;
 	for (struct bk_session *s = b->sessions; s; s = s->next) {
-		if (s->vm != vm || s->head != head)
+		int mon = session_monitor_of(s, vm, head);
+		if (mon < 0)
 			continue;
+		/* Damage is kept in the client's desktop coordinates. */
+		uint32_t dx = mon ? s->more[mon - 1].x : s->x0, dy = mon ? s->more[mon - 1].y : s->y0;
 		for (unsigned i = 0; i < m->u.damage.nr_rects; i++) {
 			if (s->nr_damage == SESSION_MAX_DAMAGE) {
 				/* A session that falls behind gets the bounding box. */
@@ -305,7 +387,10 @@ static void vm_damage(struct broker *b, struct bk_vm *vm, const struct hd_chan_m
 				s->damage[0] = (struct hd_chan_rect){x0, y0, x1 - x0, y1 - y0};
 				s->nr_damage = 1;
 			}
-			s->damage[s->nr_damage++] = m->u.damage.rects[i];
+			struct hd_chan_rect r = m->u.damage.rects[i];
+			r.x += dx;
+			r.y += dy;
+			s->damage[s->nr_damage++] = r;
 		}
 	}
 	/* Consumed: sessions copy from the shared framebuffer at their own pace. */
@@ -450,10 +535,16 @@ static bool vm_readable(struct broker *b, struct bk_vm *vm)
 void broker_session_input(struct broker *b, struct bk_session *s, uint32_t kind, uint32_t a,
 			  uint32_t bb, uint32_t c)
 {
+	broker_session_input_on(b, s, 0, kind, a, bb, c);
+}
+
+void broker_session_input_on(struct broker *b, struct bk_session *s, unsigned mon,
+			     uint32_t kind, uint32_t a, uint32_t bb, uint32_t c)
+{
 	pthread_mutex_lock(&b->lock);
-	if (s->vm) {
+	if (s->vm && (mon == 0 || (s->more_placed && mon <= s->nr_more))) {
 		struct hd_chan_msg m = {.type = HD_CHAN_INPUT};
-		m.u.input.head = s->head;
+		m.u.input.head = mon ? s->more[mon - 1].head : s->head;
 		m.u.input.kind = kind;
 		m.u.input.a = a;
 		m.u.input.b = bb;
@@ -541,6 +632,7 @@ static void clients_accept(struct broker *b, int lsock, bool rdp)
 		s->id = ++b->next_session_id;
 		s->sock = c;
 		s->rdp = rdp;
+		s->hold = rdp; /* no head for a client that has not logged on */
 		struct session_arg *arg = hd_xzalloc(sizeof(*arg));
 		arg->b = b;
 		arg->s = s;
@@ -608,7 +700,7 @@ static int read_password_ok(const struct broker_config *cfg)
 	return -1;
 }
 
-/* RDP without NLA (not implemented yet) is for loopback only. */
+/* RDP without NLA (no --rdp-users) is for loopback only. */
 static int rdp_config_ok(const struct broker_config *cfg)
 {
 	if (!cfg->rdp_addr)
@@ -618,9 +710,9 @@ static int rdp_config_ok(const struct broker_config *cfg)
 				"found when it was built)\n");
 		return -1;
 	}
-	if (!broker_addr_is_loopback(cfg->rdp_addr)) {
+	if (!cfg->rdp_users && !broker_addr_is_loopback(cfg->rdp_addr)) {
 		fprintf(stderr, "hyperdesk broker: --rdp %s is not a loopback address: RDP "
-				"elsewhere needs NLA, which is not implemented yet\n",
+				"elsewhere needs NLA logons (--rdp-users FILE)\n",
 			cfg->rdp_addr);
 		return -1;
 	}
@@ -724,7 +816,12 @@ int broker_run(const struct broker_config *cfg)
 	if (rdp >= 0) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_RDP};
 		epoll_ctl(ep, EPOLL_CTL_ADD, rdp, &ev);
-		hd_info(TAG, "RDP on %s port %u", cfg->rdp_addr, rdp_port);
+		if (cfg->rdp_users)
+			hd_info(TAG, "RDP on %s port %u, NLA for %u user(s)", cfg->rdp_addr,
+				rdp_port, broker_users_count(cfg->rdp_users));
+		else
+			hd_info(TAG, "RDP on %s port %u, TLS without logon (loopback)",
+				cfg->rdp_addr, rdp_port);
 	}
 
 	hd_info(TAG, "VNC on %s port %u, display channel %s, policy %s", cfg->vnc_addr, port,

@@ -33,13 +33,26 @@ struct broker_config {
 	const char *web_addr;	  /* serve the noVNC web client here (numeric), or NULL */
 	unsigned web_port;	  /* 0 picks a free port */
 	const char *web_root;	  /* the noVNC package folder (holds core/rfb.js) */
-	const char *rdp_addr;	  /* serve RDP here (numeric, loopback only for now), or NULL */
+	const char *rdp_addr;	  /* serve RDP here (numeric; loopback unless rdp_users), or NULL */
 	unsigned rdp_port;	  /* 0 picks a free port */
 	bool rdp_optional;	  /* a busy RDP port is a warning, not a failure (run's default) */
 	const char *state_dir;	  /* where the generated TLS certificate is kept, or NULL */
 	const char *tls_cert;	  /* PEM files to use instead of the generated certificate */
 	const char *tls_key;
+	/* RDP users (--rdp-users): with them NLA is required; without, RDP is loopback only. */
+	const struct broker_users *rdp_users;
 };
+
+/* The RDP users file (rdp-users.c; its format is in docs/RDP.md): one "user:password" or
+ * "user::NTHASH" (32 hex digits) a line, '#' comments. Parsing takes untrusted text and
+ * returns 0, or -errno with a one-line reason ("line N: ...") in err. */
+struct broker_users;
+int broker_users_parse(const char *text, size_t len, struct broker_users **out, char *err,
+		       size_t errlen);
+/* Reads and parses path; refuses a file that group or others may access. */
+int broker_users_load(const char *path, struct broker_users **out, char *err, size_t errlen);
+void broker_users_free(struct broker_users *u);
+unsigned broker_users_count(const struct broker_users *u);
 
 /* Whether this build serves RDP (FreeRDP 2 was found at build time). */
 bool broker_rdp_available(void);
