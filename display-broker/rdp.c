@@ -9,14 +9,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <freerdp/channels/channels.h>
+#include <freerdp/channels/wtsvc.h>
 #include <freerdp/freerdp.h>
 #include <freerdp/peer.h>
 #include <freerdp/settings.h>
 #include <freerdp/update.h>
 #include <winpr/synch.h>
+#include <winpr/wtsapi.h>
 #include <winpr/wlog.h>
 
 #include "broker-internal.h"
+#include "rdp-gfx.h"
 
 #define TAG "rdp"
 #define POLL_MS 5 /* how long we wait for the client before we look for new frames */
@@ -33,6 +37,8 @@ struct rdp_local {
 	struct broker *b;
 	struct bk_session *s;
 	freerdp_peer *peer;
+	HANDLE vcm;		/* virtual channels (drdynvc) */
+	struct rdp_gfx *gfx;	/* the graphics pipeline, while the client may use it */
 	bool activated;		/* the client is active at width x height */
 	uint32_t width, height; /* the client's desktop */
 	struct bk_fb *src;	/* the VM framebuffer we copy from, or NULL */
@@ -160,6 +166,7 @@ static BOOL on_post_connect(freerdp_peer *peer)
 	}
 	l->width = w;
 	l->height = h;
+	l->gfx = rdp_gfx_new(peer, l->vcm, l->s->id);
 	if (b->cfg->policy == BROKER_POLICY_FIXED || w < BROKER_MIN_SHAPE ||
 	    h < BROKER_MIN_SHAPE || w > BROKER_MAX_SHAPE || h > BROKER_MAX_SHAPE)
 		return TRUE; /* the client takes the guest's shape */
@@ -266,6 +273,25 @@ static bool send_frame(struct rdp_local *l, const struct hd_chan_rect *damage, u
 	return true;
 }
 
+/* A frame through the graphics pipeline (rdp-gfx.c), after a ResetGraphics when the client's
+ * size is not the surface's. */
+static bool update_gfx(struct rdp_local *l, const struct hd_chan_rect *damage, unsigned n)
+{
+	if (!rdp_gfx_surface_is(l->gfx, l->width, l->height)) {
+		if (!rdp_gfx_reset(l->gfx, l->width, l->height))
+			return false;
+		l->full = true;
+	}
+	if (l->suppressed || (!l->full && !n))
+		return true;
+	bool full = l->full;
+	l->full = false;
+	if (!rdp_gfx_send_frame(l->gfx, l->src, damage, n, full, &l->bytes_sent))
+		return false;
+	l->frames_sent++;
+	return true;
+}
+
 /* Brings the client up to date with the session's head. Returns false to end the session. */
 static bool update(struct rdp_local *l)
 {
@@ -275,6 +301,15 @@ static bool update(struct rdp_local *l)
 	unsigned nr_damage = 0;
 	struct bk_fb *newfb = NULL;
 	bool mode_changed = false;
+
+	/* GFX: nothing goes out while the channel negotiates, and a client that has not
+	 * acknowledged enough frames gets none: its damage accumulates in s->damage. */
+	if (l->gfx && !rdp_gfx_poll(l->gfx)) {
+		rdp_gfx_free(l->gfx);
+		l->gfx = NULL;
+		l->full = true;
+	}
+	bool hold = l->gfx && !rdp_gfx_can_send(l->gfx);
 
 	pthread_mutex_lock(&b->lock);
 	if (s->closing) {
@@ -290,7 +325,7 @@ static bool update(struct rdp_local *l)
 			newfb = bk_fb_ref(hd->fb);
 			mode_changed = true;
 			s->nr_damage = 0;
-		} else if (l->activated && !l->suppressed) {
+		} else if (l->activated && !l->suppressed && !hold) {
 			nr_damage = s->nr_damage;
 			memcpy(damage, s->damage, nr_damage * sizeof(damage[0]));
 			s->nr_damage = 0;
@@ -325,12 +360,21 @@ static bool update(struct rdp_local *l)
 		return l->peer->update->DesktopResize(l->peer->update->context) != FALSE;
 	}
 	l->want_until = 0;
+	if (l->gfx)
+		return hold || update_gfx(l, damage, nr_damage);
 	if (l->suppressed || (!l->full && !nr_damage))
 		return true;
 	return send_frame(l, damage, nr_damage);
 }
 
 /* ---- the thread ---- */
+
+/* WinPR's WTS API (virtual channels) is FreeRDP's once registered, once a process. */
+static pthread_once_t wts_once = PTHREAD_ONCE_INIT;
+static void wts_init(void)
+{
+	WTSRegisterWtsApiFunctionTable(FreeRDP_InitWtsApi());
+}
 
 static bool setup(struct rdp_local *l, int sock)
 {
@@ -364,7 +408,7 @@ static bool setup(struct rdp_local *l, int sock)
 	st->FrameMarkerCommandEnabled = TRUE;
 	st->RemoteFxCodec = FALSE;
 	st->NSCodec = FALSE;
-	st->SupportGraphicsPipeline = FALSE;
+	st->SupportGraphicsPipeline = TRUE; /* what the client supports is known at post-connect */
 	st->CompressionEnabled = FALSE;
 	peer->PostConnect = on_post_connect;
 	peer->Activate = on_activate;
@@ -375,7 +419,11 @@ static bool setup(struct rdp_local *l, int sock)
 	peer->input->ExtendedMouseEvent = on_extended_mouse;
 	peer->update->RefreshRect = on_refresh_rect;
 	peer->update->SuppressOutput = on_suppress_output;
-	return ok && peer->Initialize(peer);
+	if (!ok || !peer->Initialize(peer))
+		return false;
+	pthread_once(&wts_once, wts_init);
+	l->vcm = WTSOpenServerA((LPSTR)peer->context);
+	return l->vcm && l->vcm != INVALID_HANDLE_VALUE;
 }
 
 void *rdp_session_thread(void *arg)
@@ -396,11 +444,13 @@ void *rdp_session_thread(void *arg)
 	bool first_frame_logged = false;
 	for (;;) {
 		HANDLE handles[32];
-		DWORD count = l.peer->GetEventHandles(l.peer, handles, 32);
+		DWORD count = l.peer->GetEventHandles(l.peer, handles, 31);
 		if (!count)
 			break;
+		handles[count++] = WTSVirtualChannelManagerGetEventHandle(l.vcm);
 		WaitForMultipleObjects(count, handles, FALSE, POLL_MS);
-		if (!l.peer->CheckFileDescriptor(l.peer))
+		if (!l.peer->CheckFileDescriptor(l.peer) ||
+		    !WTSVirtualChannelManagerCheckFileDescriptor(l.vcm))
 			break;
 		if (!update(&l))
 			break;
@@ -413,7 +463,11 @@ void *rdp_session_thread(void *arg)
 	}
 	hd_info(TAG, "session %u: RDP client gone (%llu frames, %llu bytes)", l.s->id,
 		(unsigned long long)l.frames_sent, (unsigned long long)l.bytes_sent);
+	rdp_gfx_log_stats(l.gfx);
 out:
+	rdp_gfx_free(l.gfx); /* before the channel manager it uses */
+	if (l.vcm && l.vcm != INVALID_HANDLE_VALUE)
+		WTSCloseServer(l.vcm);
 	if (l.peer) {
 		l.peer->Disconnect(l.peer); /* closes the socket */
 		freerdp_peer_context_free(l.peer);

@@ -7,7 +7,7 @@
 # its PID. Not a timing test.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/x11.sh"
-XVFB_FIRST=80 XVFB_LAST=89
+XVFB_FIRST=${XVFB_FIRST:-80} XVFB_LAST=${XVFB_LAST:-89}
 need_kvm
 
 HERE=$(cd "$(dirname "$0")" && pwd)
