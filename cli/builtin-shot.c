@@ -25,9 +25,10 @@ static void usage(FILE *f)
 		"  -o, --output FILE.png     where to save the frame\n"
 		"  -e, --encodings LIST      VNC encodings, best first (default \"zrle copyrect\n"
 		"                            hextile raw\": lossless; \"tight\" is JPEG)\n"
-		"      --gfx                 RDP: offer the graphics pipeline with H.264 (AVC420)\n"
-		"                            and fail if frames arrive without it; otherwise the\n"
-		"                            client takes SurfaceBits\n"
+		"      --gfx[=h264|planar]   RDP: offer the graphics pipeline, with H.264 (AVC420;\n"
+		"                            the default) or without (the server picks a lossless\n"
+		"                            codec), and fail if frames arrive without it; by\n"
+		"                            default the client takes SurfaceBits\n"
 		"      --scale PERCENT       RDP: the desktop scale factor to announce (100..500)\n"
 		"      --slow MS             RDP with --gfx: hold every frame MS before it is\n"
 		"                            acknowledged (a slow client, for tests)\n"
@@ -79,7 +80,7 @@ int cmd_shot(int argc, char **argv)
 		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"password-file", required_argument, NULL, OPT_PW},
 		{"stats", no_argument, NULL, OPT_STATS},
-		{"gfx", no_argument, NULL, OPT_GFX},
+		{"gfx", optional_argument, NULL, OPT_GFX},
 		{"scale", required_argument, NULL, OPT_SCALE},
 		{"slow", required_argument, NULL, OPT_SLOW},
 		{"stream", required_argument, NULL, OPT_STREAM},
@@ -143,7 +144,13 @@ int cmd_shot(int argc, char **argv)
 			stats = true;
 			break;
 		case OPT_GFX:
+			if (optarg && strcmp(optarg, "h264") && strcmp(optarg, "planar")) {
+				fprintf(stderr, "hyperdesk shot: --gfx: '%s' is not h264 or planar\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
 			cfg.gfx = true;
+			cfg.gfx_h264 = !optarg || !strcmp(optarg, "h264");
 			cfg.gfx_required = true;
 			break;
 		case OPT_SCALE: {
@@ -210,12 +217,15 @@ int cmd_shot(int argc, char **argv)
 	struct shot_result res = {0};
 	if ((rdp ? rdpshot_run(&cfg, &res) : shot_run(&cfg, &res)) < 0)
 		return 1;
-	if (stats && rdp)
+	if (stats && rdp && cfg.stream_ms)
 		printf("size %ux%u connect_ms %u frames %u gfx_frames %u stream_ms %u "
 		       "stream_frames %u fps %.1f\n",
 		       res.width, res.height, res.connect_ms, res.updates, res.gfx_frames,
 		       res.stream_ms, res.stream_frames,
 		       res.stream_ms ? res.stream_frames * 1000.0 / res.stream_ms : 0.0);
+	else if (stats && rdp)
+		printf("size %ux%u connect_ms %u frames %u gfx_frames %u\n", res.width, res.height,
+		       res.connect_ms, res.updates, res.gfx_frames);
 	else if (stats)
 		printf("size %ux%u connect_ms %u shape_ms %u updates %u\n", res.width, res.height,
 		       res.connect_ms, res.shape_ms, res.updates);

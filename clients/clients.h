@@ -17,7 +17,8 @@ struct shot_config {
 	unsigned timeout_ms;	/* for the whole capture */
 	unsigned settle_ms;	/* a frame is stable after this long without an update */
 	/* RDP only. */
-	bool gfx;		/* offer the graphics pipeline with H.264 (AVC420) */
+	bool gfx;		/* offer the graphics pipeline */
+	bool gfx_h264;		/* with H.264 (AVC420) */
 	bool gfx_required;	/* fail when frames come without it */
 	unsigned scale;		/* desktop scale factor in percent (0: none) */
 	unsigned slow_ms;	/* hold each GFX frame this long before it is acknowledged */

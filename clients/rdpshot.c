@@ -231,7 +231,7 @@ static bool configure(rdpSettings *st, const struct shot_config *cfg)
 	st->NSCodec = FALSE;
 	st->SupportGraphicsPipeline = gfx;
 	st->SupportDynamicChannels = gfx;
-	st->GfxH264 = gfx;
+	st->GfxH264 = gfx && cfg->gfx_h264;
 	st->GfxAVC444 = FALSE;
 	st->GfxAVC444v2 = FALSE;
 	st->GfxProgressive = FALSE;
