@@ -62,6 +62,9 @@ struct rdp_gfx {
 	uint64_t frames, avc_frames, planar_cmds, enc_ns, max_unacked;
 };
 
+static bool use_planar(struct rdp_gfx *g);
+static bool send_planar(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, uint64_t *bytes);
+
 /* ---- the channel's thread ---- */
 
 /* Whether a set says AVC420 is welcome: 8.1 with AVC420_ENABLED, 10.x without AVC_DISABLED.
@@ -304,15 +307,8 @@ bool rdp_gfx_reset(struct rdp_gfx *g, uint32_t width, uint32_t height)
 			g->avc = false;
 		}
 	}
-	if (!g->avc) {
-		if (!g->planar)
-			g->planar = freerdp_bitmap_planar_context_new(PLANAR_FORMAT_HEADER_RLE,
-								      width, height);
-		else if (!freerdp_bitmap_planar_context_reset(g->planar, width, height))
-			return false;
-		if (!g->planar)
-			return false;
-	}
+	if (!g->avc && !use_planar(g))
+		return false;
 	hd_debug(TAG, "session %u: ResetGraphics %ux%u, surface %u", g->sid, width, height,
 		 SURFACE_ID);
 	return true;
@@ -351,6 +347,21 @@ static unsigned clip_damage(struct rdp_gfx *g, const struct hd_chan_rect *damage
 	return k;
 }
 
+/* Drops the encoder (if any) for the lossless codec: a client that cannot have H.264, an
+ * encoder that does not open or fails. false: out of memory. */
+static bool use_planar(struct rdp_gfx *g)
+{
+	h264_enc_free(g->enc);
+	g->enc = NULL;
+	g->avc = false;
+	if (!g->planar)
+		g->planar = freerdp_bitmap_planar_context_new(PLANAR_FORMAT_HEADER_RLE, g->width,
+							      g->height);
+	else if (!freerdp_bitmap_planar_context_reset(g->planar, g->width, g->height))
+		return false;
+	return g->planar != NULL;
+}
+
 static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, uint64_t *bytes)
 {
 	struct hd_chan_rect conv[SESSION_MAX_DAMAGE + 1];
@@ -368,8 +379,9 @@ static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, ui
 	int r = h264_enc_frame(g->enc, idr, &data, &len);
 	g->enc_ns += hd_now_ns() - t0;
 	if (r < 0 || len > UINT32_MAX) {
-		hd_warn(TAG, "session %u: H.264 encoding failed (%d)", g->sid, r);
-		return false;
+		hd_warn(TAG, "session %u: H.264 encoding failed (%d): Planar from now on", g->sid,
+			r);
+		return use_planar(g) && send_planar(g, src, clip_damage(g, NULL, 0, true), bytes);
 	}
 	g->idr_next = false;
 	for (unsigned i = 0; i < nr; i++)

@@ -346,6 +346,18 @@ static bool update(struct rdp_local *l)
 		if (hd_now_ns() < l->want_until && (fw != l->want_w || fh != l->want_h))
 			return true;
 		rdpSettings *st = l->peer->settings;
+		if (rdp_gfx_active(l->gfx)) {
+			/* GFX resizes with ResetGraphics alone: no reactivation round trip. */
+			hd_info(TAG, "session %u: resetting the client's graphics to %ux%u", s->id,
+				fw, fh);
+			st->DesktopWidth = fw;
+			st->DesktopHeight = fh;
+			l->width = fw;
+			l->height = fh;
+			l->want_until = 0;
+			l->full = true;
+			return rdp_gfx_reset(l->gfx, fw, fh);
+		}
 		if (!st->DesktopResize) {
 			hd_info(TAG, "session %u: the client cannot resize to %ux%u", s->id, fw, fh);
 			return false;

@@ -149,6 +149,36 @@ fi
 [ "$(codec_of "$SESSION")" = SurfaceBits ] && ok "a client without GFX gets SurfaceBits" ||
 	not_ok "a client without GFX got $(codec_of "$SESSION")"
 
+# A GFX client follows the guest with ResetGraphics alone: connected at FreeRDP's default
+# 1024x768, then a VNC client asks for 1280x720 (the follow policy switches the guest, and the
+# RDP session with it), then the VNC client leaves and the guest returns to 1024x768. The
+# last picture is the guest's own (its screendump; the desktop now says more than the
+# reference) within AVC420's tolerance.
+SESSION=$((SESSION + 1))
+timeout -k 2 40 "$HD" shot "rdp://127.0.0.1:$RDP" --gfx --stream 6000 -o "$TMP/shot-rs.png" \
+	--timeout 30000 >"$TMP/shot-rs.out" 2>"$TMP/shot-rs.err" &
+RSP=$!
+PIDS="$PIDS $RSP"
+for _ in $(seq 100); do
+	grep -q "session $SESSION: ResetGraphics 1024x768" "$TMP/run.err" && break
+	sleep 0.1
+done
+timeout -k 2 30 "$HD" shot "vnc://127.0.0.1:$VNC" --size 1280x720 -o "$TMP/rs-vnc.png" >/dev/null 2>&1
+RS_SESSION=$SESSION
+SESSION=$((SESSION + 1)) # VNC and RDP sessions share the numbering
+wait "$RSP"
+rsrc=$?
+PIDS=$(echo " $PIDS " | sed "s/ $RSP / /")
+"$HD" ctl "$SOCK" screendump 0 "$TMP/rs-dump.png" >/dev/null
+if [ "$rsrc" -eq 0 ] && grep -q "session $RS_SESSION: resetting the client's graphics to 1280x720" "$TMP/run.err" &&
+	grep -q "session $RS_SESSION: resetting the client's graphics to 1024x768" "$TMP/run.err"; then
+	ok "a GFX session followed the guest 1024x768 -> 1280x720 -> 1024x768 with ResetGraphics"
+else
+	not_ok "the GFX session did not follow the guest's modes" "$(cat "$TMP/shot-rs.err")" "$(grep "session $RS_SESSION:" "$TMP/run.err" | grep -v 'AVC420 frame' | tail -5)"
+fi
+cmp=$(python3 "$PNGCMP" compare --tolerance 0.01 "$TMP/shot-rs.png" "$TMP/rs-dump.png" 2>&1) &&
+	ok "after two resets the client shows the guest's screen ($cmp)" || not_ok "picture after ResetGraphics" "$cmp"
+
 # xfreerdp with 16 bits a pixel has no GFX: SurfaceBits (the guest is at 1280x720 already).
 xfreerdp_case 1280x720 SurfaceBits 0.005 /bpp:16
 stop "$VP" "$XP"
