@@ -42,6 +42,8 @@ static struct {
 	int (*frame_make_writable)(AVFrame *);
 	void (*frame_free)(AVFrame **);
 	int (*opt_set)(void *, const char *, const char *, int);
+	uint8_t *(*packet_get_side_data)(const AVPacket *, enum AVPacketSideDataType, size_t *);
+	void (*log_set_level)(int);
 	const AVCodec *codec;
 	char error[160];
 } av;
@@ -87,8 +89,13 @@ static void av_load(void)
 		AV_LOAD(frame_make_writable, util, AVUTIL_SONAME, "av_frame_make_writable");
 		AV_LOAD(frame_free, util, AVUTIL_SONAME, "av_frame_free");
 		AV_LOAD(opt_set, util, AVUTIL_SONAME, "av_opt_set");
+		AV_LOAD(packet_get_side_data, codec, AVCODEC_SONAME, "av_packet_get_side_data");
+		AV_LOAD(log_set_level, util, AVUTIL_SONAME, "av_log_set_level");
 #undef AV_LOAD
 		if (!av.error[0]) {
+			/* FFmpeg logs on stderr: only its errors, unless we log debug output. */
+			av.log_set_level(hd_log_get_level() >= HD_LOG_DEBUG ? AV_LOG_INFO
+									    : AV_LOG_ERROR);
 			av.codec = av.find_encoder_by_name("libx264");
 			if (!av.codec)
 				snprintf(av.error, sizeof(av.error),
@@ -237,7 +244,8 @@ void h264_enc_update(struct h264_enc *e, const uint8_t *xrgb, uint32_t stride,
 	}
 }
 
-int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len)
+int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len,
+		   unsigned *qp)
 {
 	AVFrame *f = e->frame;
 	f->pts = e->pts++;
@@ -252,5 +260,17 @@ int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *l
 		return r == AVERROR(EAGAIN) ? -EAGAIN : -EIO;
 	*data = e->pkt->data;
 	*len = (size_t)e->pkt->size;
+	/* The quantiser the frame was coded with (x264 codes key frames a few steps finer):
+	 * the first 4 bytes of the quality side data, in lambda units. */
+	size_t sd_len = 0;
+	const uint8_t *sd = av.packet_get_side_data(e->pkt, AV_PKT_DATA_QUALITY_STATS, &sd_len);
+	*qp = H264_QP;
+	if (sd && sd_len >= 4) {
+		uint32_t lambda = (uint32_t)sd[0] | (uint32_t)sd[1] << 8 | (uint32_t)sd[2] << 16 |
+				  (uint32_t)sd[3] << 24;
+		unsigned q = (lambda + FF_QP2LAMBDA / 2) / FF_QP2LAMBDA;
+		if (q <= 51)
+			*qp = q;
+	}
 	return 0;
 }

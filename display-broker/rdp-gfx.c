@@ -20,7 +20,8 @@
 /* How long a client that announced GFX may take to open the channel and send its
  * capabilities before the session gives up on GFX and sends SurfaceBits. */
 #define NEGOTIATE_TIMEOUT_NS (5000ull * 1000 * 1000)
-/* AVC420 quality byte (0..100) sent with every region: we code at one fixed QP. */
+/* AVC420 quality byte (0..100) sent with every region: each region is coded whole at the
+ * frame's QP (no progressive refinement), which MS-RDPEGFX calls full quality. */
 #define AVC_QUALITY 100
 
 enum gfx_state {
@@ -43,11 +44,9 @@ struct rdp_gfx {
 	bool caps_seen;
 	RDPGFX_CAPSET caps;	  /* the set we will confirm */
 	bool caps_avc;		  /* it allows AVC420 */
-	uint32_t acked;		  /* the last frame the client acknowledged */
-	bool acks_suspended;	  /* queueDepth SUSPEND_FRAME_ACKNOWLEDGEMENT */
+	struct rdp_gfx_pace pace; /* pace.sent: the last frame id sent */
 	uint64_t acks;
 	/* The session thread's. */
-	uint32_t frame_id;	  /* the last frame sent */
 	bool surface;		  /* a surface exists */
 	uint32_t width, height;	  /* its size */
 	bool idr_next;
@@ -103,17 +102,14 @@ static bool caps_known(uint32_t v)
 	}
 }
 
-/* Picks the newest advertised set we know, and AVC420 when the client welcomes it in some set
- * and disables it in none (FreeRDP marks every 10.x set AVC_DISABLED when it will not decode
- * H.264, but cannot mark 10.1). The sets come parsed by FreeRDP (count and lengths checked
- * there); we only compare fields. */
-static UINT on_caps_advertise(RdpgfxServerContext *ctx, const RDPGFX_CAPS_ADVERTISE_PDU *pdu)
+bool rdp_gfx_choose_caps(const RDPGFX_CAPSET *sets, unsigned n, RDPGFX_CAPSET *out, bool *avc)
 {
-	struct rdp_gfx *g = ctx->custom;
+	/* FreeRDP marks every 10.x set AVC_DISABLED when it will not decode H.264, but cannot
+	 * mark 10.1, which has no flags. */
 	const RDPGFX_CAPSET *best = NULL, *best_avc = NULL;
 	bool denied = false;
-	for (UINT16 i = 0; i < pdu->capsSetCount; i++) {
-		const RDPGFX_CAPSET *c = &pdu->capsSets[i];
+	for (unsigned i = 0; i < n; i++) {
+		const RDPGFX_CAPSET *c = &sets[i];
 		if (!caps_known(c->version))
 			continue;
 		denied |= caps_deny_avc(c);
@@ -122,21 +118,55 @@ static UINT on_caps_advertise(RdpgfxServerContext *ctx, const RDPGFX_CAPS_ADVERT
 		if (caps_allow_avc(c) && (!best_avc || c->version > best_avc->version))
 			best_avc = c;
 	}
-	if (best_avc && !denied)
+	*avc = best_avc && !denied;
+	if (*avc)
 		best = best_avc;
+	if (!best)
+		return false;
+	*out = *best;
+	out->length = 4; /* capsDataLength: the flags */
+	return true;
+}
+
+/* The sets come parsed by FreeRDP (count and lengths checked there); we only compare
+ * fields. Answered from the session thread (rdp_gfx_poll). */
+static UINT on_caps_advertise(RdpgfxServerContext *ctx, const RDPGFX_CAPS_ADVERTISE_PDU *pdu)
+{
+	struct rdp_gfx *g = ctx->custom;
+	RDPGFX_CAPSET chosen = {0};
+	bool avc = false;
+	bool found = rdp_gfx_choose_caps(pdu->capsSets, pdu->capsSetCount, &chosen, &avc);
 	pthread_mutex_lock(&g->lock);
 	if (!g->caps_seen) {
 		g->caps_seen = true;
-		if (best) {
-			g->caps = *best;
-			g->caps.length = 4; /* capsDataLength: the flags */
-			g->caps_avc = best_avc && !denied;
-		} else {
-			g->caps.version = 0;
-		}
+		g->caps = found ? chosen : (RDPGFX_CAPSET){0};
+		g->caps_avc = avc;
 	}
 	pthread_mutex_unlock(&g->lock);
 	return CHANNEL_RC_OK;
+}
+
+void rdp_gfx_pace_ack(struct rdp_gfx_pace *p, uint32_t queue_depth, uint32_t frame_id)
+{
+	if (queue_depth == SUSPEND_FRAME_ACKNOWLEDGEMENT) {
+		p->suspended = true;
+		return;
+	}
+	p->suspended = false;
+	/* Serial arithmetic (ids wrap): forward of acked and not beyond sent, else stale or
+	 * invented, and ignored. */
+	if ((int32_t)(frame_id - p->acked) > 0 && (int32_t)(p->sent - frame_id) >= 0)
+		p->acked = frame_id;
+}
+
+uint32_t rdp_gfx_pace_unacked(const struct rdp_gfx_pace *p)
+{
+	return p->sent - p->acked;
+}
+
+bool rdp_gfx_pace_can_send(const struct rdp_gfx_pace *p)
+{
+	return p->suspended || rdp_gfx_pace_unacked(p) < RDP_GFX_MAX_UNACKED;
 }
 
 static UINT on_frame_ack(RdpgfxServerContext *ctx, const RDPGFX_FRAME_ACKNOWLEDGE_PDU *pdu)
@@ -144,15 +174,7 @@ static UINT on_frame_ack(RdpgfxServerContext *ctx, const RDPGFX_FRAME_ACKNOWLEDG
 	struct rdp_gfx *g = ctx->custom;
 	pthread_mutex_lock(&g->lock);
 	g->acks++;
-	if (pdu->queueDepth == SUSPEND_FRAME_ACKNOWLEDGEMENT) {
-		g->acks_suspended = true;
-	} else {
-		g->acks_suspended = false;
-		/* Only forward: a stale or invented id never opens the window wider than what
-		 * we actually sent. */
-		if ((int32_t)(pdu->frameId - g->acked) > 0 && (int32_t)(g->frame_id - pdu->frameId) >= 0)
-			g->acked = pdu->frameId;
-	}
+	rdp_gfx_pace_ack(&g->pace, pdu->queueDepth, pdu->frameId);
 	pthread_mutex_unlock(&g->lock);
 	return CHANNEL_RC_OK;
 }
@@ -256,7 +278,7 @@ bool rdp_gfx_can_send(const struct rdp_gfx *g)
 		return false;
 	struct rdp_gfx *m = (struct rdp_gfx *)g; /* the lock is not part of the value */
 	pthread_mutex_lock(&m->lock);
-	bool ok = m->acks_suspended || m->frame_id - m->acked < RDP_GFX_MAX_UNACKED;
+	bool ok = rdp_gfx_pace_can_send(&m->pace);
 	pthread_mutex_unlock(&m->lock);
 	return ok;
 }
@@ -376,7 +398,8 @@ static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, ui
 	const uint8_t *data;
 	size_t len;
 	bool idr = g->idr_next;
-	int r = h264_enc_frame(g->enc, idr, &data, &len);
+	unsigned qp;
+	int r = h264_enc_frame(g->enc, idr, &data, &len, &qp);
 	g->enc_ns += hd_now_ns() - t0;
 	if (r < 0 || len > UINT32_MAX) {
 		hd_warn(TAG, "session %u: H.264 encoding failed (%d): Planar from now on", g->sid,
@@ -385,9 +408,9 @@ static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, ui
 	}
 	g->idr_next = false;
 	for (unsigned i = 0; i < nr; i++)
-		g->qq[i] = (RDPGFX_H264_QUANT_QUALITY){.qpVal = H264_QP,
+		g->qq[i] = (RDPGFX_H264_QUANT_QUALITY){.qpVal = (BYTE)qp,
 						       .qualityVal = AVC_QUALITY,
-						       .qp = H264_QP};
+						       .qp = (BYTE)qp};
 	RDPGFX_AVC420_BITMAP_STREAM avc = {
 		.meta = {.numRegionRects = nr, .regionRects = g->rects, .quantQualityVals = g->qq},
 		.length = (UINT32)len,
@@ -408,8 +431,8 @@ static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, ui
 		return false;
 	g->avc_frames++;
 	*bytes += len + 10ull * nr;
-	hd_debug(TAG, "session %u: AVC420 frame %u (%s), %u region(s), %zu bytes", g->sid,
-		 g->frame_id, idr ? "IDR" : "P", nr, len);
+	hd_debug(TAG, "session %u: AVC420 frame %u (%s, QP %u), %u region(s), %zu bytes", g->sid,
+		 g->pace.sent, idr ? "IDR" : "P", qp, nr, len);
 	return true;
 }
 
@@ -475,8 +498,8 @@ bool rdp_gfx_send_frame(struct rdp_gfx *g, const struct bk_fb *src,
 	if (!nr)
 		return true;
 	pthread_mutex_lock(&g->lock);
-	uint32_t id = g->frame_id + 1;
-	uint64_t unacked = id - g->acked;
+	uint32_t id = g->pace.sent + 1;
+	uint64_t unacked = rdp_gfx_pace_unacked(&g->pace) + 1;
 	pthread_mutex_unlock(&g->lock);
 	if (unacked > g->max_unacked)
 		g->max_unacked = unacked;
@@ -485,7 +508,7 @@ bool rdp_gfx_send_frame(struct rdp_gfx *g, const struct bk_fb *src,
 	if (g->ctx->StartFrame(g->ctx, &start) != CHANNEL_RC_OK)
 		return false;
 	pthread_mutex_lock(&g->lock);
-	g->frame_id = id;
+	g->pace.sent = id;
 	pthread_mutex_unlock(&g->lock);
 	bool ok = g->enc ? send_avc(g, src, nr, bytes) : send_planar(g, src, nr, bytes);
 	if (!ok || g->ctx->EndFrame(g->ctx, &end) != CHANNEL_RC_OK)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <freerdp/channels/rdpgfx.h>
 #include <freerdp/peer.h>
 
 #include "broker-internal.h"
@@ -16,6 +17,24 @@
 #define RDP_GFX_MAX_UNACKED 2
 
 struct rdp_gfx;
+
+/* ---- the parts that judge what the client sends, pure (unit-tested and fuzzed) ---- */
+
+/* Frame pacing: frames sent, the last one acknowledged, and whether the client suspended
+ * acknowledgements (queueDepth SUSPEND_FRAME_ACKNOWLEDGEMENT, MS-RDPEGFX 2.2.2.13). */
+struct rdp_gfx_pace {
+	uint32_t sent, acked;
+	bool suspended;
+};
+/* Takes one FrameAcknowledge: only ever moves acked forward, never past what was sent. */
+void rdp_gfx_pace_ack(struct rdp_gfx_pace *p, uint32_t queue_depth, uint32_t frame_id);
+/* Frames sent and not acknowledged. */
+uint32_t rdp_gfx_pace_unacked(const struct rdp_gfx_pace *p);
+/* Whether one more frame may go. */
+bool rdp_gfx_pace_can_send(const struct rdp_gfx_pace *p);
+/* Picks the capability set to confirm from the client's: the newest version we know, and
+ * AVC420 when some set welcomes it and none disables it (*avc). false: none we know. */
+bool rdp_gfx_choose_caps(const RDPGFX_CAPSET *sets, unsigned n, RDPGFX_CAPSET *out, bool *avc);
 
 /* A channel for a client that announced the graphics pipeline, or NULL (no GFX: SurfaceBits).
  * vcm is the session's virtual channel manager. */
