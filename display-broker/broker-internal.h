@@ -108,6 +108,10 @@ int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *po
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
 		     uint32_t *hmm);
 
+/* damage.c: drops empty rectangles and ones inside others from r[0..n), and makes a list
+ * that covers its bounding box at least once over that box; returns the new count. */
+unsigned bk_damage_simplify(struct hd_chan_rect *r, unsigned n);
+
 /* session.c: the thread that serves one VNC client on socket sock. */
 void *session_thread(void *arg);
 struct session_arg {

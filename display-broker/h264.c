@@ -197,6 +197,21 @@ static inline uint8_t chroma(int v)
 	return (uint8_t)(v > 255 ? 255 : v);
 }
 
+/* One 2 x 2 block: four lumas and one chroma pair (the block's mean). */
+static inline void block(const uint8_t *p00, const uint8_t *p01, const uint8_t *p10,
+			 const uint8_t *p11, uint8_t *y0, uint8_t *y1, uint8_t *u, uint8_t *v)
+{
+	y0[0] = luma(p00[2], p00[1], p00[0]);
+	y0[1] = luma(p01[2], p01[1], p01[0]);
+	y1[0] = luma(p10[2], p10[1], p10[0]);
+	y1[1] = luma(p11[2], p11[1], p11[0]);
+	int r = p00[2] + p01[2] + p10[2] + p11[2];
+	int g = p00[1] + p01[1] + p10[1] + p11[1];
+	int b = p00[0] + p01[0] + p10[0] + p11[0];
+	*u = chroma(-29 * r - 99 * g + 128 * b);
+	*v = chroma(128 * r - 116 * g - 12 * b);
+}
+
 void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint32_t y,
 			 uint32_t w, uint32_t h, uint32_t width, uint32_t height, uint8_t *yp,
 			 int ys, uint8_t *up, int us, uint8_t *vp, int vs)
@@ -204,24 +219,21 @@ void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint3
 	/* Whole 2 x 2 blocks; a block that reaches past the picture repeats its last pixel. */
 	uint32_t x0 = x & ~1u, y0 = y & ~1u;
 	uint32_t x1 = (x + w + 1) & ~1u, y1 = (y + h + 1) & ~1u;
+	/* Blocks wholly inside the picture take the plain loop; an odd last column does not. */
+	uint32_t xin = x1 <= (width & ~1u) ? x1 : (width & ~1u);
 	for (uint32_t j = y0; j < y1; j += 2) {
 		const uint8_t *r0 = xrgb + (size_t)j * stride;
 		const uint8_t *r1 = xrgb + (size_t)(j + 1 < height ? j + 1 : j) * stride;
 		uint8_t *yd0 = yp + (size_t)j * (size_t)ys, *yd1 = yd0 + ys;
 		uint8_t *ud = up + (size_t)(j / 2) * (size_t)us, *vd = vp + (size_t)(j / 2) * (size_t)vs;
-		for (uint32_t i = x0; i < x1; i += 2) {
+		uint32_t i = x0;
+		for (; i < xin; i += 2)
+			block(r0 + i * 4, r0 + i * 4 + 4, r1 + i * 4, r1 + i * 4 + 4, yd0 + i, yd1 + i,
+			      ud + i / 2, vd + i / 2);
+		for (; i < x1; i += 2) {
 			uint32_t i1 = i + 1 < width ? i + 1 : i;
-			const uint8_t *p00 = r0 + i * 4, *p01 = r0 + i1 * 4;
-			const uint8_t *p10 = r1 + i * 4, *p11 = r1 + i1 * 4;
-			yd0[i] = luma(p00[2], p00[1], p00[0]);
-			yd0[i + 1] = luma(p01[2], p01[1], p01[0]);
-			yd1[i] = luma(p10[2], p10[1], p10[0]);
-			yd1[i + 1] = luma(p11[2], p11[1], p11[0]);
-			int r = p00[2] + p01[2] + p10[2] + p11[2];
-			int g = p00[1] + p01[1] + p10[1] + p11[1];
-			int b = p00[0] + p01[0] + p10[0] + p11[0];
-			ud[i / 2] = chroma(-29 * r - 99 * g + 128 * b);
-			vd[i / 2] = chroma(128 * r - 116 * g - 12 * b);
+			block(r0 + i * 4, r0 + i1 * 4, r1 + i * 4, r1 + i1 * 4, yd0 + i, yd1 + i,
+			      ud + i / 2, vd + i / 2);
 		}
 	}
 }

@@ -372,6 +372,7 @@ static bool update(struct rdp_local *l)
 		return l->peer->update->DesktopResize(l->peer->update->context) != FALSE;
 	}
 	l->want_until = 0;
+	nr_damage = bk_damage_simplify(damage, nr_damage); /* no pixel twice */
 	if (l->gfx)
 		return hold || update_gfx(l, damage, nr_damage);
 	if (l->suppressed || (!l->full && !nr_damage))

@@ -1,8 +1,8 @@
 /* test-rdp-gfx.c: the RDP graphics pipeline's pure parts and its encoder: capability choice
  * for real clients' advertisements, frame pacing against stale and invented acknowledgements,
- * the BGRX to YUV 4:2:0 conversion, and H.264 frames (an IDR with its parameter sets, then
- * P frames) at sizes that are not multiples of 16. Not the channel or a client
- * (tests/integration/rdp.sh). */
+ * damage tidying before encoding, the BGRX to YUV 4:2:0 conversion, and H.264 frames (an IDR
+ * with its parameter sets, then P frames) at sizes that are not multiples of 16. Not the
+ * channel or a client (tests/integration/rdp.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "broker-internal.h"
 #include "h264.h"
 #include "rdp-gfx.h"
 
@@ -87,6 +88,36 @@ static void test_pace(void **state)
 	assert_int_equal(rdp_gfx_pace_unacked(&p), 4);
 	rdp_gfx_pace_ack(&p, 0, 1);
 	assert_int_equal(p.acked, 1);
+}
+
+static void test_damage(void **state)
+{
+	(void)state;
+	/* The same full frame five times (a session that fell behind a video): once. */
+	struct hd_chan_rect r[8];
+	for (int i = 0; i < 5; i++)
+		r[i] = (struct hd_chan_rect){0, 0, 1280, 720};
+	assert_int_equal(bk_damage_simplify(r, 5), 1);
+	assert_int_equal(r[0].width, 1280);
+	/* Inside another, or empty: dropped; disjoint small ones stay. */
+	r[0] = (struct hd_chan_rect){0, 0, 100, 100};
+	r[1] = (struct hd_chan_rect){10, 10, 5, 5};
+	r[2] = (struct hd_chan_rect){500, 500, 0, 10};
+	r[3] = (struct hd_chan_rect){1000, 600, 20, 20};
+	assert_int_equal(bk_damage_simplify(r, 4), 2);
+	assert_int_equal(r[0].x, 0);
+	assert_int_equal(r[1].x, 1000);
+	/* Two halves tiling a box: the box. */
+	r[0] = (struct hd_chan_rect){0, 0, 50, 100};
+	r[1] = (struct hd_chan_rect){50, 0, 50, 100};
+	assert_int_equal(bk_damage_simplify(r, 2), 1);
+	assert_int_equal(r[0].width, 100);
+	assert_int_equal(r[0].height, 100);
+	/* Huge values do not wrap. */
+	r[0] = (struct hd_chan_rect){UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+	r[1] = (struct hd_chan_rect){0, 0, 1, 1};
+	assert_int_equal(bk_damage_simplify(r, 2), 2);
+	assert_int_equal(bk_damage_simplify(r, 0), 0);
 }
 
 static void bgrx(uint8_t *p, uint8_t r, uint8_t g, uint8_t b)
@@ -190,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_pace),
+		cmocka_unit_test(test_damage),
 		cmocka_unit_test(test_yuv),
 		cmocka_unit_test(test_h264),
 	};
