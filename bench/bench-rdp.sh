@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-rdp.sh: the broker's RDP server seen from `hyperdesk shot rdp://` (libfreerdp, software
 # GDI): connect to the first frame (median of RUNS) at the guest's own size and at a size the
-# guest must switch to; then, for the demo's typing and video workloads at 1280x720 and
+# guest must switch to, at the client (from its start: most of it is libfreerdp's own connection
+# sequence) and in the broker (from the accepted connection, its log); then, for the demo's typing and video workloads at 1280x720 and
 # 1920x1080, SECONDS of streaming through each graphics path (GFX H.264/AVC420, GFX Planar,
 # raw SurfaceBits): frames a second at the client, bytes a frame and encoder milliseconds a
 # frame from the broker's session totals. Prints figures; asserts nothing.
@@ -14,7 +15,7 @@ TMP=$(mktemp -d)
 RUN_PID=""
 trap '[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
-# start ARGS...: `hyperdesk run` with VNC and RDP on free loopback ports; sets RUN_PID, RDP.
+# start ARGS...: `hyperdesk run` with VNC and RDP on free loopback ports; sets RUN_PID, RDP, VNC.
 start() {
 	: >"$TMP/err"
 	timeout -k 5 900 "$HD" run -v --vnc 127.0.0.1:0 --rdp 127.0.0.1:0 --state-dir "$TMP/state" \
@@ -23,6 +24,7 @@ start() {
 	RDP=""
 	for _ in $(seq 150); do
 		RDP=$(sed -n 's/.*RDP at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/err" | head -n1)
+		VNC=$(sed -n 's/.*VNC at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/err" | head -n1)
 		[ -n "$RDP" ] && grep -q "display: head 0" "$TMP/console" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -62,6 +64,7 @@ start -C still=1
 for path in h264 planar surfacebits; do
 	for mode in same switch; do
 		: >"$TMP/ms"
+		: >"$TMP/bms"
 		for i in $(seq "$RUNS"); do
 			size=1280x720
 			[ "$mode" = switch ] && [ $((i % 2)) -eq 1 ] && size=1920x1080
@@ -70,10 +73,44 @@ for path in h264 planar surfacebits; do
 				--stats -o "$TMP/c.png" 2>>"$TMP/shot.err" |
 				sed -n 's/.*connect_ms \([0-9]*\).*/\1/p' >>"$TMP/ms"
 			SESSION=$((SESSION + 1))
+			for _ in $(seq 20); do
+				grep -q "session $SESSION: first frame" "$TMP/err" && break
+				sleep 0.05
+			done
+			sed -n "s/.*rdp: info: session $SESSION: first frame .* \([0-9]*\) ms after connect.*/\1/p" \
+				"$TMP/err" >>"$TMP/bms"
 		done
-		printf "%-12s %-6s connect->first frame median %s ms (%s runs)\n" "$path" "$mode" \
-			"$(median <"$TMP/ms")" "$(wc -l <"$TMP/ms")"
+		printf "%-12s %-6s connect->first frame median %s ms at the client, %s ms in the broker (%s runs)\n" \
+			"$path" "$mode" "$(median <"$TMP/ms")" "$(median <"$TMP/bms")" "$(wc -l <"$TMP/ms")"
 	done
+done
+stop
+
+echo "== rdp: the guest's mode changes under a GFX session (ResetGraphics to the first frame, in the broker, median)"
+start -C still=1
+SESSION=0
+for path in h264 planar; do
+	# One RDP session at FreeRDP's default 1024x768; a VNC client at another size makes the
+	# guest (follow policy) and with it the RDP session switch, and back when it leaves.
+	# shellcheck disable=SC2046
+	"$HD" shot "rdp://127.0.0.1:$RDP" $(path_args "$path") --stream $((RUNS * 3000)) \
+		-o "$TMP/r.png" >/dev/null 2>>"$TMP/shot.err" &
+	SP=$!
+	SESSION=$((SESSION + 1))
+	RS=$SESSION
+	sleep 3
+	for i in $(seq "$RUNS"); do
+		size=1280x720
+		[ $((i % 2)) -eq 0 ] && size=1920x1080
+		"$HD" shot "vnc://127.0.0.1:$VNC" --size "$size" -o "$TMP/v.png" >/dev/null 2>&1
+		SESSION=$((SESSION + 1))
+		sleep 0.5
+	done
+	wait "$SP"
+	sed -n "s/.*rdp-gfx: info: session $RS: first frame .* \([0-9]*\) ms after ResetGraphics.*/\1/p" \
+		"$TMP/err" | tail -n +2 >"$TMP/rms" # the first is the session's own start
+	printf "%-12s ResetGraphics->first frame median %s ms (%s resets)\n" "$path" \
+		"$(median <"$TMP/rms")" "$(wc -l <"$TMP/rms")"
 done
 stop
 

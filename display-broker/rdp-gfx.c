@@ -50,6 +50,7 @@ struct rdp_gfx {
 	bool surface;		  /* a surface exists */
 	uint32_t width, height;	  /* its size */
 	bool idr_next;
+	uint64_t reset_ns; /* the last ResetGraphics, until the first frame after it */
 	struct h264_enc *enc;
 	BITMAP_PLANAR_CONTEXT *planar;
 	RECTANGLE_16 *rects;
@@ -319,6 +320,7 @@ bool rdp_gfx_reset(struct rdp_gfx *g, uint32_t width, uint32_t height)
 	g->width = width;
 	g->height = height;
 	g->idr_next = true;
+	g->reset_ns = hd_now_ns();
 	h264_enc_free(g->enc);
 	g->enc = NULL;
 	if (g->avc) {
@@ -514,6 +516,12 @@ bool rdp_gfx_send_frame(struct rdp_gfx *g, const struct bk_fb *src,
 	if (!ok || g->ctx->EndFrame(g->ctx, &end) != CHANNEL_RC_OK)
 		return false;
 	g->frames++;
+	if (g->reset_ns) {
+		hd_info(TAG, "session %u: first frame %ux%u %llu ms after ResetGraphics", g->sid,
+			g->width, g->height,
+			(unsigned long long)((hd_now_ns() - g->reset_ns) / 1000000));
+		g->reset_ns = 0;
+	}
 	return true;
 }
 
