@@ -1,8 +1,8 @@
 /* rdp.c: one RDP client session (FreeRDP 2 server, TLS) on a thread of its own: the client's
- * desktop size becomes the session's wanted shape, the head's framebuffer goes out as raw
- * SurfaceBits (damaged rectangles only), DesktopResize follows the guest's mode, and keyboard
- * (scancodes) and mouse go to the VM as INPUT. Not the listener or the policy (broker.c); no
- * NLA, GFX/H.264 or Display Control yet. */
+ * desktop size becomes the session's wanted shape, the head's framebuffer goes out through the
+ * graphics pipeline (rdp-gfx.c) or as raw SurfaceBits (damaged rectangles only), DesktopResize
+ * or ResetGraphics follows the guest's mode, and keyboard (scancodes) and mouse go to the VM as
+ * INPUT. Not the listener or the policy (broker.c); no NLA or Display Control yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

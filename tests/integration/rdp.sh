@@ -32,6 +32,15 @@ hd broker --channel "$TMP/x.sock" --rdp 0.0.0.0:0
 expect_rc "--rdp on a non-loopback address is refused" 2
 expect_one_line_error "it says NLA is needed" "needs NLA, which is not implemented yet"
 
+# hyperdesk shot rdp://: usage errors exit 2, an unreachable server 1, each with one line.
+hd shot rdp://127.0.0.1:1 --gfx=vp9 -o "$TMP/x.png"
+expect_rc "shot --gfx with an unknown codec is a usage error" 2
+hd shot vnc://127.0.0.1:1 --slow 100 -o "$TMP/x.png"
+expect_rc "shot --slow on vnc:// is a usage error" 2
+hd shot rdp://127.0.0.1:1 --gfx -o "$TMP/x.png" --timeout 5000
+expect_rc "shot rdp:// with nothing listening fails" 1
+expect_one_line_error "it says why" "cannot connect to an RDP server at 127.0.0.1 port 1"
+
 LOG="$TMP/console"
 SOCK="$TMP/control.sock"
 # -v -v: the broker logs each GFX frame's codec (debug), which the checks below read.
@@ -132,7 +141,7 @@ after=$(grep -c 'AVC420 frame' "$TMP/run.err")
 [ "$(codec_of "$SESSION")" = AVC420 ] && [ "$after" -gt "$before" ] &&
 	ok "the broker sent that client $((after - before)) AVC420 frame(s), the first an IDR" ||
 	not_ok "no AVC420 frames logged for shot --gfx" "$(grep "session $SESSION:" "$TMP/run.err" | tail -5)"
-grep "session $SESSION: AVC420 frame" "$TMP/run.err" | head -n1 | grep -q '(IDR)' ||
+grep "session $SESSION: AVC420 frame" "$TMP/run.err" | head -n1 | grep -q '(IDR,' ||
 	not_ok "the first AVC420 frame is not an IDR" "$(grep "session $SESSION: AVC420" "$TMP/run.err" | head -2)"
 
 # hyperdesk shot rdp:// without GFX: raw SurfaceBits, exact.
