@@ -218,14 +218,14 @@ int cmd_shot(int argc, char **argv)
 	if ((rdp ? rdpshot_run(&cfg, &res) : shot_run(&cfg, &res)) < 0)
 		return 1;
 	if (stats && rdp && cfg.stream_ms)
-		printf("size %ux%u connect_ms %u frames %u gfx_frames %u stream_ms %u "
+		printf("size %ux%u connect_ms %u active_ms %u frames %u gfx_frames %u stream_ms %u "
 		       "stream_frames %u fps %.1f\n",
-		       res.width, res.height, res.connect_ms, res.updates, res.gfx_frames,
+		       res.width, res.height, res.connect_ms, res.active_ms, res.updates, res.gfx_frames,
 		       res.stream_ms, res.stream_frames,
 		       res.stream_ms ? res.stream_frames * 1000.0 / res.stream_ms : 0.0);
 	else if (stats && rdp)
-		printf("size %ux%u connect_ms %u frames %u gfx_frames %u\n", res.width, res.height,
-		       res.connect_ms, res.updates, res.gfx_frames);
+		printf("size %ux%u connect_ms %u active_ms %u frames %u gfx_frames %u\n", res.width,
+		       res.height, res.connect_ms, res.active_ms, res.updates, res.gfx_frames);
 	else if (stats)
 		printf("size %ux%u connect_ms %u shape_ms %u updates %u\n", res.width, res.height,
 		       res.connect_ms, res.shape_ms, res.updates);

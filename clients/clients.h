@@ -28,6 +28,7 @@ struct shot_config {
 struct shot_result {
 	uint32_t width, height;
 	unsigned connect_ms;	/* connect to the first frame */
+	unsigned active_ms;	/* RDP: connection sequence done (active) to the first frame */
 	unsigned shape_ms;	/* SetDesktopSize to the first frame at the shape (0: not asked) */
 	unsigned updates;	/* framebuffer updates (RDP: frames) received */
 	unsigned gfx_frames;	/* RDP: of them through the graphics pipeline */

@@ -282,6 +282,7 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 		goto out_free;
 	}
 
+	uint64_t connected_ns = hd_now_ns(); /* the connection sequence is done: active */
 	uint64_t sum = 0, changed_ns = 0, checked_ns = 0, stream_start = 0, stream_end = 0;
 	unsigned frames_at_check = 0, frames_at_stream = 0;
 	for (;;) {
@@ -356,6 +357,7 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 		res->updates = c->frames;
 		res->gfx_frames = c->gfx_frames;
 		res->connect_ms = ms_between(start, c->first_frame_ns);
+		res->active_ms = ms_between(connected_ns, c->first_frame_ns);
 		res->shape_ms = 0;
 		res->stream_ms = stream_start ? ms_between(stream_start, hd_now_ns()) : 0;
 		res->stream_frames = c->frames - frames_at_stream;
