@@ -277,7 +277,8 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 	}
 	if (!freerdp_connect(instance)) {
 		UINT32 e = freerdp_get_last_error(instance->context);
-		fprintf(stderr, "hyperdesk shot: cannot connect to an RDP server at %s port %u: %s\n",
+		fprintf(stderr,
+			"hyperdesk shot: cannot connect to an RDP server at %s port %u: %s\n",
 			cfg->host, cfg->port, freerdp_get_last_error_string(e));
 		goto out_free;
 	}
@@ -292,8 +293,9 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 						       (uint32_t)gdi->height == cfg->height));
 		if (now > deadline) {
 			if (cfg->width && gdi && !at_size)
-				fprintf(stderr, "hyperdesk shot: the server stayed at %ux%u, not %ux%u, "
-						"for %u ms\n",
+				fprintf(stderr,
+					"hyperdesk shot: the server stayed at %ux%u, not %ux%u, "
+					"for %u ms\n",
 					gdi->width, gdi->height, cfg->width, cfg->height,
 					cfg->timeout_ms);
 			else
@@ -302,8 +304,9 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 			break;
 		}
 		if (cfg->gfx_required && c->frames && !c->gfx_frames) {
-			fprintf(stderr, "hyperdesk shot: the server sent frames without the graphics "
-					"pipeline\n");
+			fprintf(stderr,
+				"hyperdesk shot: the server sent frames without the graphics "
+				"pipeline\n");
 			break;
 		}
 		if (at_size && c->frames && now - checked_ns >= CHECK_EVERY_NS) {
@@ -321,8 +324,7 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 					stream_start = now;
 					stream_end = now + (uint64_t)cfg->stream_ms * 1000000;
 					frames_at_stream = c->frames;
-				}
-				else if (now >= stream_end) {
+				} else if (now >= stream_end) {
 					status = 0;
 					break;
 				}

@@ -10,7 +10,8 @@ static uint64_t rect_end(uint32_t pos, uint32_t len)
 
 static bool rect_contains(const struct hd_chan_rect *a, const struct hd_chan_rect *b)
 {
-	return b->x >= a->x && b->y >= a->y && rect_end(b->x, b->width) <= rect_end(a->x, a->width) &&
+	return b->x >= a->x && b->y >= a->y &&
+	       rect_end(b->x, b->width) <= rect_end(a->x, a->width) &&
 	       rect_end(b->y, b->height) <= rect_end(a->y, a->height);
 }
 

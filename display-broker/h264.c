@@ -75,7 +75,8 @@ static void av_load(void)
 	} else {
 		/* POSIX allows converting dlsym's object pointer to a function pointer. */
 #define AV_LOAD(field, lib, soname, name) *(void **)&av.field = av_sym(lib, soname, name)
-		AV_LOAD(find_encoder_by_name, codec, AVCODEC_SONAME, "avcodec_find_encoder_by_name");
+		AV_LOAD(find_encoder_by_name, codec, AVCODEC_SONAME,
+			"avcodec_find_encoder_by_name");
 		AV_LOAD(alloc_context3, codec, AVCODEC_SONAME, "avcodec_alloc_context3");
 		AV_LOAD(open2, codec, AVCODEC_SONAME, "avcodec_open2");
 		AV_LOAD(send_frame, codec, AVCODEC_SONAME, "avcodec_send_frame");
@@ -174,7 +175,8 @@ struct h264_enc *h264_enc_new(uint32_t width, uint32_t height)
 	/* Black where nothing was drawn yet (and in the padding): Y 0, U and V 128. */
 	for (int p = 0; p < 3; p++) {
 		int rows = p ? c->height / 2 : c->height;
-		memset(e->frame->data[p], p ? 128 : 0, (size_t)e->frame->linesize[p] * (size_t)rows);
+		memset(e->frame->data[p], p ? 128 : 0,
+		       (size_t)e->frame->linesize[p] * (size_t)rows);
 	}
 	return e;
 fail:
@@ -212,9 +214,9 @@ static inline void block(const uint8_t *p00, const uint8_t *p01, const uint8_t *
 	*v = chroma(128 * r - 116 * g - 12 * b);
 }
 
-void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint32_t y,
-			 uint32_t w, uint32_t h, uint32_t width, uint32_t height, uint8_t *yp,
-			 int ys, uint8_t *up, int us, uint8_t *vp, int vs)
+void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint32_t y, uint32_t w,
+			 uint32_t h, uint32_t width, uint32_t height, uint8_t *yp, int ys,
+			 uint8_t *up, int us, uint8_t *vp, int vs)
 {
 	/* Whole 2 x 2 blocks; a block that reaches past the picture repeats its last pixel. */
 	uint32_t x0 = x & ~1u, y0 = y & ~1u;
@@ -225,11 +227,12 @@ void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint3
 		const uint8_t *r0 = xrgb + (size_t)j * stride;
 		const uint8_t *r1 = xrgb + (size_t)(j + 1 < height ? j + 1 : j) * stride;
 		uint8_t *yd0 = yp + (size_t)j * (size_t)ys, *yd1 = yd0 + ys;
-		uint8_t *ud = up + (size_t)(j / 2) * (size_t)us, *vd = vp + (size_t)(j / 2) * (size_t)vs;
+		uint8_t *ud = up + (size_t)(j / 2) * (size_t)us,
+			*vd = vp + (size_t)(j / 2) * (size_t)vs;
 		uint32_t i = x0;
 		for (; i < xin; i += 2)
-			block(r0 + i * 4, r0 + i * 4 + 4, r1 + i * 4, r1 + i * 4 + 4, yd0 + i, yd1 + i,
-			      ud + i / 2, vd + i / 2);
+			block(r0 + i * 4, r0 + i * 4 + 4, r1 + i * 4, r1 + i * 4 + 4, yd0 + i,
+			      yd1 + i, ud + i / 2, vd + i / 2);
 		for (; i < x1; i += 2) {
 			uint32_t i1 = i + 1 < width ? i + 1 : i;
 			block(r0 + i * 4, r0 + i1 * 4, r1 + i * 4, r1 + i1 * 4, yd0 + i, yd1 + i,
@@ -256,8 +259,7 @@ void h264_enc_update(struct h264_enc *e, const uint8_t *xrgb, uint32_t stride,
 	}
 }
 
-int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len,
-		   unsigned *qp)
+int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len, unsigned *qp)
 {
 	AVFrame *f = e->frame;
 	f->pts = e->pts++;

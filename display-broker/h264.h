@@ -26,12 +26,11 @@ void h264_enc_update(struct h264_enc *e, const uint8_t *xrgb, uint32_t stride,
 /* Encodes the current picture (an IDR frame when idr, else a P frame) as an Annex B byte
  * stream; *data stays valid until the next call; *qp is the quantiser it was coded with.
  * 0 or -errno. */
-int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len,
-		   unsigned *qp);
+int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *len, unsigned *qp);
 /* The conversion alone, for tests and benchmarks: full-range BT.709, which FreeRDP's
  * AVC420 decoder path assumes. y: width x height (stride ys); u, v: half each way. */
-void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint32_t y,
-			 uint32_t w, uint32_t h, uint32_t width, uint32_t height, uint8_t *yp,
-			 int ys, uint8_t *up, int us, uint8_t *vp, int vs);
+void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint32_t y, uint32_t w,
+			 uint32_t h, uint32_t width, uint32_t height, uint8_t *yp, int ys,
+			 uint8_t *up, int us, uint8_t *vp, int vs);
 
 #endif

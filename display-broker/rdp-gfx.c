@@ -15,7 +15,7 @@
 #include "h264.h"
 #include "rdp-gfx.h"
 
-#define TAG "rdp-gfx"
+#define TAG	   "rdp-gfx"
 #define SURFACE_ID 1
 /* How long a client that announced GFX may take to open the channel and send its
  * capabilities before the session gives up on GFX and sends SurfaceBits. */
@@ -38,7 +38,7 @@ struct rdp_gfx {
 	RdpgfxServerContext *ctx;
 	enum gfx_state state;
 	uint64_t start_ns;
-	bool avc;		  /* the confirmed caps allow AVC420 and the encoder loads */
+	bool avc; /* the confirmed caps allow AVC420 and the encoder loads */
 	/* Written by the channel's own thread (FreeRDP reads the channel there), under lock. */
 	pthread_mutex_t lock;
 	bool caps_seen;
@@ -47,8 +47,8 @@ struct rdp_gfx {
 	struct rdp_gfx_pace pace; /* pace.sent: the last frame id sent */
 	uint64_t acks;
 	/* The session thread's. */
-	bool surface;		  /* a surface exists */
-	uint32_t width, height;	  /* its size */
+	bool surface;		/* a surface exists */
+	uint32_t width, height; /* its size */
 	bool idr_next;
 	uint64_t reset_ns; /* the last ResetGraphics, until the first frame after it */
 	struct h264_enc *enc;
@@ -306,7 +306,7 @@ bool rdp_gfx_reset(struct rdp_gfx *g, uint32_t width, uint32_t height)
 			   .bottom = (INT32)height - 1,
 			   .flags = MONITOR_PRIMARY};
 	RDPGFX_RESET_GRAPHICS_PDU reset = {
-		.width = width, .height = height, .monitorCount = 1, .monitorDefArray = &mon};
+	    .width = width, .height = height, .monitorCount = 1, .monitorDefArray = &mon};
 	RDPGFX_CREATE_SURFACE_PDU create = {.surfaceId = SURFACE_ID,
 					    .width = (UINT16)width,
 					    .height = (UINT16)height,
@@ -410,13 +410,12 @@ static bool send_avc(struct rdp_gfx *g, const struct bk_fb *src, unsigned nr, ui
 	}
 	g->idr_next = false;
 	for (unsigned i = 0; i < nr; i++)
-		g->qq[i] = (RDPGFX_H264_QUANT_QUALITY){.qpVal = (BYTE)qp,
-						       .qualityVal = AVC_QUALITY,
-						       .qp = (BYTE)qp};
+		g->qq[i] = (RDPGFX_H264_QUANT_QUALITY){
+		    .qpVal = (BYTE)qp, .qualityVal = AVC_QUALITY, .qp = (BYTE)qp};
 	RDPGFX_AVC420_BITMAP_STREAM avc = {
-		.meta = {.numRegionRects = nr, .regionRects = g->rects, .quantQualityVals = g->qq},
-		.length = (UINT32)len,
-		.data = (BYTE *)data};
+	    .meta = {.numRegionRects = nr, .regionRects = g->rects, .quantQualityVals = g->qq},
+	    .length = (UINT32)len,
+	    .data = (BYTE *)data};
 	/* The H.264 frame is the whole surface (coded at multiples of 16 and cropped by the
 	 * client); the region rectangles say which parts of it the client updates. */
 	RDPGFX_SURFACE_COMMAND cmd = {.surfaceId = SURFACE_ID,
@@ -505,7 +504,8 @@ bool rdp_gfx_send_frame(struct rdp_gfx *g, const struct bk_fb *src,
 	pthread_mutex_unlock(&g->lock);
 	if (unacked > g->max_unacked)
 		g->max_unacked = unacked;
-	RDPGFX_START_FRAME_PDU start = {.timestamp = (UINT32)(hd_now_ns() / 1000000), .frameId = id};
+	RDPGFX_START_FRAME_PDU start = {.timestamp = (UINT32)(hd_now_ns() / 1000000),
+					.frameId = id};
 	RDPGFX_END_FRAME_PDU end = {.frameId = id};
 	if (g->ctx->StartFrame(g->ctx, &start) != CHANNEL_RC_OK)
 		return false;

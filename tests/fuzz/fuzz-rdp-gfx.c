@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	RDPGFX_CAPSET sets[32] = {0};
 	for (unsigned i = 0; i < n; i++)
-		sets[i] = (RDPGFX_CAPSET){.version = rd32(data + i * 8), .length = 4,
-					  .flags = rd32(data + i * 8 + 4)};
+		sets[i] = (RDPGFX_CAPSET){
+		    .version = rd32(data + i * 8), .length = 4, .flags = rd32(data + i * 8 + 4)};
 	data += n * 8u;
 	size -= n * 8u;
 	RDPGFX_CAPSET out;

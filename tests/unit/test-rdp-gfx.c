@@ -16,7 +16,10 @@
 #include "h264.h"
 #include "rdp-gfx.h"
 
-#define CAPS(v, f) {.version = (v), .length = 4, .flags = (f)}
+#define CAPS(v, f)                                                                                 \
+	{                                                                                          \
+		.version = (v), .length = 4, .flags = (f)                                          \
+	}
 
 static void test_caps(void **state)
 {
@@ -24,9 +27,10 @@ static void test_caps(void **state)
 	RDPGFX_CAPSET out;
 	bool avc;
 	/* xfreerdp 2.11 without options: 10.7 without AVC_DISABLED. */
-	const RDPGFX_CAPSET plain[] = {CAPS(RDPGFX_CAPVERSION_8, 2), CAPS(RDPGFX_CAPVERSION_81, 0x12),
-				       CAPS(RDPGFX_CAPVERSION_10, 2), CAPS(RDPGFX_CAPVERSION_101, 0),
-				       CAPS(RDPGFX_CAPVERSION_107, 0xc2)};
+	const RDPGFX_CAPSET plain[] = {
+	    CAPS(RDPGFX_CAPVERSION_8, 2), CAPS(RDPGFX_CAPVERSION_81, 0x12),
+	    CAPS(RDPGFX_CAPVERSION_10, 2), CAPS(RDPGFX_CAPVERSION_101, 0),
+	    CAPS(RDPGFX_CAPVERSION_107, 0xc2)};
 	assert_true(rdp_gfx_choose_caps(plain, 5, &out, &avc));
 	assert_true(avc);
 	assert_int_equal(out.version, RDPGFX_CAPVERSION_107);
@@ -138,9 +142,9 @@ static void test_yuv(void **state)
 	const struct {
 		uint8_t r, g, b, y, u, v;
 	} cases[] = {
-		{255, 255, 255, 255, 128, 128}, {0, 0, 0, 0, 128, 128},
-		{128, 128, 128, 128, 128, 128}, {0, 0, 255, 19, 255, 116},
-		{255, 0, 0, 54, 99, 255},	{0, 255, 0, 182, 29, 12},
+	    {255, 255, 255, 255, 128, 128}, {0, 0, 0, 0, 128, 128},
+	    {128, 128, 128, 128, 128, 128}, {0, 0, 255, 19, 255, 116},
+	    {255, 0, 0, 54, 99, 255},	    {0, 255, 0, 182, 29, 12},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		for (int i = 0; i < W * H; i++)
@@ -219,11 +223,8 @@ static void test_h264(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_pace),
-		cmocka_unit_test(test_damage),
-		cmocka_unit_test(test_yuv),
-		cmocka_unit_test(test_h264),
+	    cmocka_unit_test(test_caps), cmocka_unit_test(test_pace), cmocka_unit_test(test_damage),
+	    cmocka_unit_test(test_yuv),	 cmocka_unit_test(test_h264),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
