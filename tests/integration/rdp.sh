@@ -5,7 +5,8 @@
 # xfreerdp's default), SurfaceBits (/bpp:16 turns GFX off) and GFX Planar (/gfx, which turns
 # H.264 off), at 1280x720 and 1920x1080; `hyperdesk shot rdp://` (no X) gets AVC420 frames
 # that decode to the reference and SurfaceBits frames that match it exactly; a client that
-# acknowledges slowly gets frames paced by its acknowledgements, never a queue; the TLS
+# acknowledges slowly gets frames paced by its acknowledgements, never a queue; a broker
+# without libavcodec says so once and serves GFX clients Planar; the TLS
 # certificate is generated once into the state folder; garbage on the RDP port disturbs
 # nothing; RDP off loopback is refused (no NLA yet). Every process it starts is bounded in
 # time and killed by its PID. Not a timing test.
@@ -273,6 +274,37 @@ if start_run slow --rdp 127.0.0.1:0 --state-dir "$TMP/state" -v -v -C workload=v
 		not_ok "unacknowledged frames reached ${worst:-?}" "$(grep 'GFX frames' "$TMP/slow.err")"
 else
 	not_ok "run with workload=video did not come up" "$(tail -5 "$TMP/slow.err")"
+fi
+
+# A host without libavcodec: the broker says so once and GFX clients that want H.264 get
+# Planar (lossless) instead. hide-avcodec.so makes dlopen of libavcodec fail.
+HIDE="$(dirname "$GUESTS")/integration/hide-avcodec.so"
+if [ -f "$HIDE" ]; then
+	if LD_PRELOAD=$HIDE start_run noav --rdp 127.0.0.1:0 --state-dir "$TMP/state" -v -v -C still=1; then
+		NRDP=$(sed -n 's/.*RDP at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/noav.err" | head -n1)
+		for i in 1 2; do
+			timeout -k 2 40 "$HD" shot "rdp://127.0.0.1:$NRDP" --size 1280x720 --gfx \
+				-o "$TMP/noav-$i.png" >/dev/null 2>"$TMP/noav-shot.err" || break
+		done
+		if [ -s "$TMP/noav-2.png" ]; then
+			cmp=$(python3 "$PNGCMP" compare --tolerance 0.005 "$TMP/noav-2.png" "$REF/desktop-1280x720.png" 2>&1) &&
+				ok "without libavcodec a --gfx client still gets the desktop ($cmp)" ||
+				not_ok "without libavcodec: picture" "$cmp"
+		else
+			not_ok "without libavcodec shot --gfx failed" "$(cat "$TMP/noav-shot.err")"
+		fi
+		n=$(grep -c 'no H.264 for RDP clients' "$TMP/noav.err")
+		[ "$n" -eq 1 ] && ok "the broker said once that it has no H.264" ||
+			not_ok "the missing encoder was logged $n times" "$(grep -i h264 "$TMP/noav.err" | head -3)"
+		[ "$(grep -c 'graphics pipeline, .*codec Planar' "$TMP/noav.err")" -eq 2 ] &&
+			! grep -q 'AVC420 frame' "$TMP/noav.err" && ok "both sessions got Planar, no AVC420" ||
+			not_ok "codecs without libavcodec" "$(grep 'graphics pipeline,' "$TMP/noav.err")"
+		stop "$RUN_PID"
+	else
+		not_ok "run without libavcodec did not come up" "$(tail -5 "$TMP/noav.err")"
+	fi
+else
+	not_ok "tests/integration/hide-avcodec.so was not built beside the test guests" "$HIDE"
 fi
 
 finish
