@@ -30,6 +30,10 @@ static void usage(FILE *f)
 		"                            codec), and fail if frames arrive without it; by\n"
 		"                            default the client takes SurfaceBits\n"
 		"      --scale PERCENT       RDP: the desktop scale factor to announce (100..500)\n"
+		"      --monitors LAYOUT     RDP: announce monitors, WxH+X+Y[,WxH+X+Y...] (X and Y\n"
+		"                            may be negative: 1280x720-1280+0), the first the\n"
+		"                            primary at +0+0; the desktop size is their bounding\n"
+		"                            box unless --size says otherwise (at most 16)\n"
 		"      --slow MS             RDP with --gfx: hold every frame MS before it is\n"
 		"                            acknowledged (a slow client, for tests)\n"
 		"      --stream MS           receive for MS after the first frame instead of\n"
@@ -68,7 +72,75 @@ static int parse_ms(const char *opt, const char *s, unsigned *out)
 	return 0;
 }
 
-enum { OPT_TIMEOUT = 300, OPT_SETTLE, OPT_PW, OPT_STATS, OPT_GFX, OPT_SCALE, OPT_SLOW, OPT_STREAM };
+enum {
+	OPT_TIMEOUT = 300,
+	OPT_SETTLE,
+	OPT_PW,
+	OPT_STATS,
+	OPT_GFX,
+	OPT_SCALE,
+	OPT_SLOW,
+	OPT_STREAM,
+	OPT_MONITORS
+};
+
+/* One signed coordinate of a geometry: '+' or '-' and digits. */
+static int parse_coord(const char **s, int32_t *out)
+{
+	char sign = **s;
+	if (sign != '+' && sign != '-')
+		return -1;
+	char *end;
+	unsigned long v = strtoul(*s + 1, &end, 10);
+	if (end == *s + 1 || v > 65535)
+		return -1;
+	*out = sign == '-' ? -(int32_t)v : (int32_t)v;
+	*s = end;
+	return 0;
+}
+
+/* WxH+X+Y[,WxH+X+Y...] into cfg->monitors; the first must be at +0+0 (the primary, which RDP
+ * puts at the origin), and the bounding box must fit a desktop (at most 8192 each way). */
+static int parse_monitors(const char *arg, struct shot_config *cfg)
+{
+	const char *s = arg;
+	int32_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+	for (cfg->nr_monitors = 0; *s; cfg->nr_monitors++) {
+		if (cfg->nr_monitors == SHOT_MAX_MONITORS)
+			return -1;
+		struct shot_monitor *m = &cfg->monitors[cfg->nr_monitors];
+		char *end;
+		unsigned long w = strtoul(s, &end, 10);
+		if (end == s || (*end != 'x' && *end != 'X'))
+			return -1;
+		s = end + 1;
+		unsigned long h = strtoul(s, &end, 10);
+		if (end == s || w < 16 || h < 16 || w > 8192 || h > 8192)
+			return -1;
+		s = end;
+		if (parse_coord(&s, &m->x) < 0 || parse_coord(&s, &m->y) < 0)
+			return -1;
+		m->width = (uint32_t)w;
+		m->height = (uint32_t)h;
+		if (!cfg->nr_monitors && (m->x || m->y))
+			return -1;
+		x0 = m->x < x0 ? m->x : x0;
+		y0 = m->y < y0 ? m->y : y0;
+		x1 = m->x + (int32_t)w > x1 ? m->x + (int32_t)w : x1;
+		y1 = m->y + (int32_t)h > y1 ? m->y + (int32_t)h : y1;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	if (!cfg->nr_monitors || x1 - x0 > 8192 || y1 - y0 > 8192)
+		return -1;
+	if (!cfg->width) {
+		cfg->width = (uint32_t)(x1 - x0);
+		cfg->height = (uint32_t)(y1 - y0);
+	}
+	return 0;
+}
 
 int cmd_shot(int argc, char **argv)
 {
@@ -84,6 +156,7 @@ int cmd_shot(int argc, char **argv)
 		{"scale", required_argument, NULL, OPT_SCALE},
 		{"slow", required_argument, NULL, OPT_SLOW},
 		{"stream", required_argument, NULL, OPT_STREAM},
+		{"monitors", required_argument, NULL, OPT_MONITORS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -96,6 +169,7 @@ int cmd_shot(int argc, char **argv)
 	};
 	char host[300], password[128];
 	bool stats = false;
+	const char *monitors = NULL;
 	int opt;
 
 	optind = 1;
@@ -173,6 +247,9 @@ int cmd_shot(int argc, char **argv)
 			if (parse_ms("--stream", optarg, &cfg.stream_ms) < 0)
 				return CLI_EXIT_USAGE;
 			break;
+		case OPT_MONITORS:
+			monitors = optarg;
+			break;
 		case 'v':
 			hd_log_set_level(HD_LOG_DEBUG);
 			break;
@@ -192,9 +269,16 @@ int cmd_shot(int argc, char **argv)
 		url += 6;
 	if (rdp)
 		cfg.port = 3389;
-	if (!rdp && (cfg.gfx || cfg.scale || cfg.slow_ms || cfg.stream_ms)) {
-		fprintf(stderr, "hyperdesk shot: --gfx, --scale, --slow and --stream are for "
-				"rdp:// only\n");
+	if (!rdp && (cfg.gfx || cfg.scale || cfg.slow_ms || cfg.stream_ms || monitors)) {
+		fprintf(stderr, "hyperdesk shot: --gfx, --scale, --slow, --stream and --monitors are "
+				"for rdp:// only\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* After --size, whichever came first: the bounding box is only the default size. */
+	if (monitors && parse_monitors(monitors, &cfg) < 0) {
+		fprintf(stderr, "hyperdesk shot: --monitors: '%s' is not WxH+X+Y[,WxH+X+Y...] with "
+				"the first at +0+0, at most 16, within 8192x8192\n",
+			monitors);
 		return CLI_EXIT_USAGE;
 	}
 	if (rdp && !rdpshot_available()) {

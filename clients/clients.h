@@ -7,6 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define SHOT_MAX_MONITORS 16
+
+struct shot_monitor {
+	int32_t x, y;		/* of its top-left corner; the first monitor is the primary */
+	uint32_t width, height;
+};
+
 struct shot_config {
 	const char *host;	/* numeric address or name */
 	unsigned port;
@@ -23,6 +30,8 @@ struct shot_config {
 	unsigned scale;		/* desktop scale factor in percent (0: none) */
 	unsigned slow_ms;	/* hold each GFX frame this long before it is acknowledged */
 	unsigned stream_ms;	/* receive for this long after the first frame, not until still */
+	unsigned nr_monitors;	/* a monitor layout to announce (0: none) */
+	struct shot_monitor monitors[SHOT_MAX_MONITORS];
 };
 
 struct shot_result {

@@ -216,6 +216,22 @@ static bool configure(rdpSettings *st, const struct shot_config *cfg)
 		st->DesktopScaleFactor = cfg->scale;
 		st->DeviceScaleFactor = cfg->scale >= 180 ? 180 : cfg->scale >= 140 ? 140 : 100;
 	}
+	if (cfg->nr_monitors) {
+		/* Client monitor data (MS-RDPBCGR 2.2.1.3.6): the desktop is their bounding box. */
+		if (cfg->nr_monitors > st->MonitorDefArraySize)
+			return false;
+		for (unsigned i = 0; i < cfg->nr_monitors; i++) {
+			const struct shot_monitor *m = &cfg->monitors[i];
+			st->MonitorDefArray[i] = (rdpMonitor){.x = m->x,
+							      .y = m->y,
+							      .width = (INT32)m->width,
+							      .height = (INT32)m->height,
+							      .is_primary = i == 0};
+		}
+		st->MonitorCount = cfg->nr_monitors;
+		st->UseMultimon = TRUE;
+		st->ForceMultimon = TRUE;
+	}
 	st->ColorDepth = 32;
 	st->IgnoreCertificate = FALSE; /* on_verify_cert decides: this session only */
 	st->AutoAcceptCertificate = FALSE;
