@@ -3,6 +3,7 @@
  * waits until the picture has been still for a while (or streams for a set time) and saves
  * it. The CI's and the benchmarks' RDP client. Not a viewer: it sends no input. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,12 @@
 struct rdpshot_ctx {
 	rdpContext base; /* first: FreeRDP allocates ContextSize and hands this back */
 	const struct shot_config *cfg;
-	RdpgfxClientContext *gfx;
+	RdpgfxClientContext *_Atomic gfx; /* set and cleared on a channel thread */
 	pcRdpgfxEndFrame gdi_end_frame;
 	pSurfaceFrameMarker gdi_frame_marker;
-	unsigned frames, gfx_frames;
-	uint64_t first_frame_ns;
+	/* Written on drdynvc's thread (GFX) or the main one (SurfaceBits), read on the main one. */
+	atomic_uint frames, gfx_frames;
+	_Atomic uint64_t first_frame_ns;
 	bool cert_seen;
 };
 
@@ -52,7 +54,10 @@ static void frame_done(struct rdpshot_ctx *c)
  * channel acknowledges a frame once this returns), as a slow decoder would. */
 static UINT on_gfx_end_frame(RdpgfxClientContext *gfx, const RDPGFX_END_FRAME_PDU *end)
 {
-	struct rdpshot_ctx *c = ctx_of(gfx->custom ? ((rdpGdi *)gfx->custom)->context : NULL);
+	const rdpGdi *gdi = gfx->custom; /* gdi_graphics_pipeline_init put it there */
+	if (!gdi)
+		return ERROR_INTERNAL_ERROR;
+	struct rdpshot_ctx *c = ctx_of(gdi->context);
 	UINT r = c->gdi_end_frame(gfx, end);
 	c->gfx_frames++;
 	frame_done(c);
@@ -78,21 +83,23 @@ static void on_channel_connected(void *context, ChannelConnectedEventArgs *e)
 	struct rdpshot_ctx *c = ctx_of(context);
 	if (strcmp(e->name, RDPGFX_DVC_CHANNEL_NAME) != 0)
 		return;
-	c->gfx = e->pInterface;
-	if (!gdi_graphics_pipeline_init(c->base.gdi, c->gfx))
+	RdpgfxClientContext *gfx = e->pInterface;
+	if (!gdi_graphics_pipeline_init(c->base.gdi, gfx))
 		return;
-	c->gdi_end_frame = c->gfx->EndFrame;
-	c->gfx->EndFrame = on_gfx_end_frame;
+	c->gdi_end_frame = gfx->EndFrame;
+	gfx->EndFrame = on_gfx_end_frame;
+	c->gfx = gfx;
 	hd_debug("rdpshot", "graphics pipeline channel connected");
 }
 
 static void on_channel_disconnected(void *context, ChannelDisconnectedEventArgs *e)
 {
 	struct rdpshot_ctx *c = ctx_of(context);
-	if (strcmp(e->name, RDPGFX_DVC_CHANNEL_NAME) != 0 || !c->gfx)
+	RdpgfxClientContext *gfx = c->gfx;
+	if (strcmp(e->name, RDPGFX_DVC_CHANNEL_NAME) != 0 || !gfx)
 		return;
-	gdi_graphics_pipeline_uninit(c->base.gdi, c->gfx);
 	c->gfx = NULL;
+	gdi_graphics_pipeline_uninit(c->base.gdi, gfx);
 }
 
 /* Our own broker's certificate is self-signed: accept it for this session only (FreeRDP's
@@ -165,6 +172,22 @@ static BOOL on_post_connect(freerdp *instance)
 static void on_post_disconnect(freerdp *instance)
 {
 	gdi_free(instance);
+}
+
+/* The GDI's picture is written by drdynvc's thread under the GFX context's lock while the
+ * graphics pipeline is up: read it under the same lock. */
+static RdpgfxClientContext *picture_lock(struct rdpshot_ctx *c)
+{
+	RdpgfxClientContext *gfx = c->gfx;
+	if (gfx)
+		EnterCriticalSection(&gfx->mux);
+	return gfx;
+}
+
+static void picture_unlock(RdpgfxClientContext *gfx)
+{
+	if (gfx)
+		LeaveCriticalSection(&gfx->mux);
 }
 
 /* FNV-1a over 64-bit words, as clients/shot.c. */
@@ -329,7 +352,9 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 			checked_ns = now;
 			if (c->frames != frames_at_check || !changed_ns) {
 				frames_at_check = c->frames;
+				RdpgfxClientContext *locked = picture_lock(c);
 				uint64_t s = picture_sum(gdi);
+				picture_unlock(locked);
 				if (s != sum || !changed_ns) {
 					sum = s;
 					changed_ns = now;
@@ -364,7 +389,9 @@ int rdpshot_run(const struct shot_config *cfg, struct shot_result *res)
 	}
 	if (status == 0) {
 		rdpGdi *gdi = instance->context->gdi;
+		RdpgfxClientContext *locked = picture_lock(c);
 		int r = save(gdi, cfg->output);
+		picture_unlock(locked);
 		if (r < 0) {
 			fprintf(stderr, "hyperdesk shot: cannot write %s: %s\n", cfg->output,
 				strerror(-r));
