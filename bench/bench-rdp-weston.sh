@@ -13,7 +13,7 @@ SECONDS_EACH=${3:-5}
 command -v weston >/dev/null || { echo "bench-rdp-weston: weston is missing (scripts/setup installs it)" >&2; exit 1; }
 TMP=$(mktemp -d)
 WPID="" CPID=""
-trap '[ -n "$CPID" ] && kill "$CPID" 2>/dev/null; [ -n "$WPID" ] && kill "$WPID" 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$TMP"/*.err "$TMP"/*.log /tmp/gfx/ 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$CPID" ] && kill "$CPID" 2>/dev/null; [ -n "$WPID" ] && kill "$WPID" 2>/dev/null; rm -rf "$TMP"' EXIT
 chmod 700 "$TMP"
 export XDG_RUNTIME_DIR=$TMP
 
