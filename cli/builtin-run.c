@@ -24,9 +24,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hyperdesk run [OPTIONS]\n\n"
 		"Starts a display broker and boots the built-in demo guest (or --guest) attached\n"
-		"to it, prints how to connect with a VNC client, and shows the guest's serial\n"
-		"console until Ctrl-C, which stops both. The broker listens on loopback unless\n"
-		"told otherwise. Exit statuses are those of 'hyperdesk vmm'.\n\n"
+		"to it, or carries on from a snapshot (--restore FILE), prints how to connect\n"
+		"with a VNC, RDP or web client, and shows the guest's serial console until\n"
+		"Ctrl-C, which stops both. The broker listens on loopback unless told\n"
+		"otherwise. Exit statuses are those of 'hyperdesk vmm'.\n\n"
 		"%s\n%s",
 		broker_options_usage, vm_options_usage);
 }
@@ -115,7 +116,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (broker_options_check(&bo, "run") < 0)
 		return CLI_EXIT_USAGE;
-	if (bo.policy == BROKER_POLICY_HEADS && !heads_given)
+	if (vm_options_check(&o, "run") < 0)
+		return HV_EXIT_FAILURE;
+	if (bo.policy == BROKER_POLICY_HEADS && !heads_given && !o.restore)
 		o.heads = HEADS_FOR_HEADS_POLICY;
 
 	/* The display channel lives in a private directory unless --display names it. */
@@ -175,12 +178,17 @@ int cmd_run(int argc, char **argv)
 	if (o.verbose > 0) {
 		const char *h = bo.vnc_host;
 		bool v6 = strchr(h, ':') != NULL;
+		if (o.restore)
+			fprintf(stderr, "hyperdesk: restoring %s; press Ctrl-C to stop\n",
+				o.restore);
+		else
+			fprintf(stderr, "hyperdesk: booting the %s guest; press Ctrl-C to stop\n",
+				o.guest);
 		fprintf(stderr,
-			"hyperdesk: booting the %s guest; press Ctrl-C to stop\n"
 			"hyperdesk: VNC at %s%s%s:%d (vncviewer %s%s%s::%d; policy %s)\n"
 			"hyperdesk: noVNC: connect it to ws://%s%s%s:%d/ (websockets on the VNC port)\n"
 			"hyperdesk: display channel %s%s%s\n",
-			o.guest, v6 ? "[" : "", h, v6 ? "]" : "", port, v6 ? "[" : "", h,
+			v6 ? "[" : "", h, v6 ? "]" : "", port, v6 ? "[" : "", h,
 			v6 ? "]" : "", port, broker_policy_name(bo.policy), v6 ? "[" : "", h,
 			v6 ? "]" : "", port, channel, o.control ? ", control socket " : "",
 			o.control ? o.control : "");

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "broker.h"
@@ -21,6 +22,7 @@ int cmd_run(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_shot(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* The VMM's end of the display channel (display-link.c): a thread that serves the GPU's heads
  * to the broker listening at path, reconnecting whenever it goes away, and feeds the broker's
@@ -29,7 +31,10 @@ int cmd_shot(int argc, char **argv);
 struct vgpu;
 struct display_link;
 int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
-		       const char *path, struct display_link **out);
+		       const char *path, uint64_t vm_id, bool arrived, struct display_link **out);
+/* The VM moved to another VMM (live migration): the link's last BYE tells the broker, which
+ * keeps the sessions for the VM to arrive there (its VMID with the same id). */
+void display_link_moved(struct display_link *l);
 void display_link_stop(struct display_link *l);
 
 /* Options that describe one VM, shared by `vmm` and `run`. */
@@ -49,6 +54,11 @@ struct vm_options {
 	unsigned long gpu_memory_mib; /* GPU memory limit */
 	const char *display;          /* the broker's display channel socket, or NULL */
 	const char *restore;          /* --restore: a snapshot file, or NULL */
+	const char *memory_file;      /* --memory-file: guest RAM in this file, or NULL */
+	const char *incoming;         /* --incoming tcp:ADDR:PORT, or NULL */
+	bool incoming_insecure;       /* --incoming-insecure: listen off loopback too */
+	uint64_t poison[16];          /* --fault-inject poison=GPA,...: a test switch */
+	unsigned nr_poison;
 	unsigned machine_set;         /* VM_SET_* bits: machine options given explicitly */
 };
 
@@ -68,6 +78,9 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
  * to return at once (0 after --help, CLI_EXIT_USAGE after an error). */
 int vm_options_getopt(struct vm_options *o, const char *cmd, int argc, char **argv,
 		      void (*usage)(FILE *f));
+/* Options that contradict each other (the machine of a --restore given again): -1 after
+ * printing why, else 0. vm_options_run checks too; run checks before starting a broker. */
+int vm_options_check(const struct vm_options *o, const char *cmd);
 /* Builds and runs the VM described by o; returns the process exit status. */
 int vm_options_run(const struct vm_options *o, const char *cmd);
 
@@ -91,6 +104,10 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_RESTORE,
+	OPT_MEMORY_FILE,
+	OPT_INCOMING,
+	OPT_INCOMING_INSECURE,
+	OPT_FAULT_INJECT,
 };
 
 /* Options of the broker, shared by `broker` and `run` (builtin-broker.c). */
@@ -148,10 +165,14 @@ int cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *ho
 		{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},                      \
 		{"engine-tune", required_argument, NULL, OPT_ENGINE_TUNE},                    \
 		{"restore", required_argument, NULL, OPT_RESTORE},                            \
+		{"memory-file", required_argument, NULL, OPT_MEMORY_FILE},                    \
 		{"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},       \
 		{"heads", required_argument, NULL, OPT_HEADS},                               \
 		{"gpu-memory", required_argument, NULL, OPT_GPU_MEMORY},                     \
 		{"display", required_argument, NULL, OPT_DISPLAY},                           \
+		{"incoming", required_argument, NULL, OPT_INCOMING},                         \
+		{"incoming-insecure", no_argument, NULL, OPT_INCOMING_INSECURE},             \
+		{"fault-inject", required_argument, NULL, OPT_FAULT_INJECT},                 \
 		{"help", no_argument, NULL, 'h'}
 
 #endif

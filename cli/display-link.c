@@ -67,6 +67,9 @@ struct link_head {
 
 struct display_link {
 	char *path;
+	uint64_t vm_id;     /* said after HELLO (VMID) */
+	bool arrived;       /* the VM came by live migration: the broker moves its sessions */
+	atomic_bool moved;  /* the VM went elsewhere: the last BYE says so */
 	struct vgpu *gpu;
 	unsigned nr_heads;
 	pthread_t thread;
@@ -182,7 +185,10 @@ static void on_connected(struct display_link *l)
 		l->heads[i].cursor_dirty = true;
 	}
 	pthread_mutex_unlock(&l->lock);
-	if (send_msg(l, &m, -1))
+	struct hd_chan_msg id = {.type = HD_CHAN_VMID};
+	id.u.vmid.id = l->vm_id;
+	id.u.vmid.flags = l->arrived ? HD_CHAN_VMID_ARRIVED : 0;
+	if (send_msg(l, &m, -1) && send_msg(l, &id, -1))
 		hd_info(TAG, "connected to the broker at %s", l->path);
 }
 
@@ -514,7 +520,10 @@ static void *link_thread(void *arg)
 	}
 	if (l->sock >= 0) {
 		struct hd_chan_msg bye = {.type = HD_CHAN_BYE};
-		snprintf(bye.u.bye.text, sizeof(bye.u.bye.text), "the VM stopped");
+		bool moved = atomic_load(&l->moved);
+		bye.u.bye.code = moved ? HD_CHAN_BYE_MOVED : HD_CHAN_BYE_NORMAL;
+		snprintf(bye.u.bye.text, sizeof(bye.u.bye.text),
+			 moved ? "the VM moved to another VMM" : "the VM stopped");
 		hd_chan_send(l->sock, &bye, -1);
 		disconnect(l, NULL);
 	}
@@ -522,9 +531,11 @@ static void *link_thread(void *arg)
 }
 
 int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_input *tablet,
-		       const char *path, struct display_link **out)
+		       const char *path, uint64_t vm_id, bool arrived, struct display_link **out)
 {
 	struct display_link *l = hd_xzalloc(sizeof(*l));
+	l->vm_id = vm_id ? vm_id : 1;
+	l->arrived = arrived;
 	l->keyboard = keyboard;
 	l->tablet = tablet;
 	l->path = hd_xstrdup(path);
@@ -572,6 +583,12 @@ int display_link_start(struct vgpu *gpu, struct hv_input *keyboard, struct hv_in
 	}
 	*out = l;
 	return 0;
+}
+
+void display_link_moved(struct display_link *l)
+{
+	if (l)
+		atomic_store(&l->moved, true);
 }
 
 void display_link_stop(struct display_link *l)

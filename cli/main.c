@@ -16,6 +16,7 @@ static const struct {
 	{"ctl", cmd_ctl, "send one command to a VM's control socket and print the reply"},
 	{"broker", cmd_broker, "serve VMs' displays to VNC clients, each session at its own shape"},
 	{"shot", cmd_shot, "capture a VNC or RDP session at a chosen shape to a PNG"},
+	{"migrate", cmd_migrate, "move a running VM to a 'vmm --incoming' over TCP, live"},
 };
 
 static void usage(FILE *f)
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 		   "       hyperdesk COMMAND --help\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nOptions:\n"
 		   "  -h, --help     show this help\n"
 		   "  -V, --version  show the version\n"

@@ -25,6 +25,10 @@ const char vm_options_usage[] =
 	"  -g, --guest demo|PATH     guest to boot: the built-in demo guest (default) or an\n"
 	"                            ELF64 x86-64 file built to the same boot interface\n"
 	"  -m, --memory MiB          guest RAM in MiB (default 256, at least 2)\n"
+	"      --memory-file PATH    keep guest RAM in this image file (created, or emptied\n"
+	"                            and reused; locked while the VM runs) instead of\n"
+	"                            anonymous memory; the host pages it to the file and\n"
+	"                            'memory-release' on the control socket drops it\n"
 	"  -c, --cpus N              vCPUs (default 1, at most 64)\n"
 	"  -s, --serial stdio|none|FILE\n"
 	"                            where the guest's serial console goes (default stdio;\n"
@@ -48,6 +52,17 @@ const char vm_options_usage[] =
 	"      --restore FILE        start from a snapshot ('snapshot PATH' on the control\n"
 	"                            socket); the machine (guest, memory, vCPUs, heads,\n"
 	"                            command line) comes from it\n"
+	"      --incoming tcp:ADDR:PORT\n"
+	"                            wait for a VM sent by 'hyperdesk migrate' and run it\n"
+	"                            (port 0: any free port, printed); the machine comes\n"
+	"                            from the stream, so --guest, --memory, --cpus,\n"
+	"                            --guest-cmdline, --heads and --restore conflict.\n"
+	"                            The stream is unauthenticated and unencrypted: only\n"
+	"                            loopback addresses are accepted unless\n"
+	"      --incoming-insecure   is given too (trusted networks only)\n"
+	"      --fault-inject poison=GPA[,GPA...]\n"
+	"                            test switch: these guest pages read as if they had\n"
+	"                            an uncorrectable memory error (SIGBUS)\n"
 	"  -v, --verbose             log more (repeat for debug output)\n"
 	"  -q, --quiet               log errors only\n";
 
@@ -81,6 +96,36 @@ static int parse_ulong(const char *cmd, const char *opt, const char *arg, unsign
 	return 0;
 }
 
+/* poison=GPA[,GPA...]: hexadecimal (0x...) or decimal guest-physical addresses. */
+static int parse_fault_inject(struct vm_options *o, const char *cmd, const char *arg)
+{
+	if (strncmp(arg, "poison=", 7) != 0 || !arg[7]) {
+		fprintf(stderr, "hyperdesk %s: --fault-inject: '%s' is not poison=GPA[,GPA...]\n",
+			cmd, arg);
+		return -1;
+	}
+	const char *p = arg + 7;
+	for (;;) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 0);
+		if (errno || end == p || *p == '-' || (*end && *end != ',')) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: bad address in '%s'\n", cmd,
+				arg);
+			return -1;
+		}
+		if (o->nr_poison == HD_ARRAY_SIZE(o->poison)) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: at most %zu pages\n", cmd,
+				HD_ARRAY_SIZE(o->poison));
+			return -1;
+		}
+		o->poison[o->nr_poison++] = v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char *arg)
 {
 	switch (opt) {
@@ -88,9 +133,31 @@ int vm_options_parse(struct vm_options *o, const char *cmd, int opt, const char 
 		o->guest = arg;
 		o->machine_set |= VM_SET_GUEST;
 		return 0;
+	case OPT_MEMORY_FILE:
+		if (!*arg) {
+			fprintf(stderr, "hyperdesk %s: --memory-file needs a path\n", cmd);
+			return -1;
+		}
+		o->memory_file = arg;
+		return 0;
 	case OPT_RESTORE:
 		o->restore = arg;
 		return 0;
+	case OPT_INCOMING: {
+		char host[256], port[16];
+		if (hv_migrate_parse_uri(arg, host, sizeof(host), port, sizeof(port)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --incoming: '%s' is not tcp:ADDR:PORT\n", cmd,
+				arg);
+			return -1;
+		}
+		o->incoming = arg;
+		return 0;
+	}
+	case OPT_INCOMING_INSECURE:
+		o->incoming_insecure = true;
+		return 0;
+	case OPT_FAULT_INJECT:
+		return parse_fault_inject(o, cmd, arg);
 	case 'm':
 		o->machine_set |= VM_SET_MEMORY;
 		if (parse_ulong(cmd, "--memory", arg, 0, MAX_MEMORY_MIB, &o->memory_mib) < 0)
@@ -207,6 +274,28 @@ static void *read_guest(const char *cmd, const char *path, size_t *len)
 	return buf;
 }
 
+int vm_options_check(const struct vm_options *o, const char *cmd)
+{
+	static const char *const names[] = {"--guest", "--memory", "--cpus", "--guest-cmdline",
+					    "--heads"};
+	if (o->restore && o->incoming) {
+		fprintf(stderr, "hyperdesk %s: --restore conflicts with --incoming\n", cmd);
+		return -1;
+	}
+	if (!o->restore && !o->incoming)
+		return 0;
+	for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
+		if (o->machine_set & (1u << i)) {
+			fprintf(stderr,
+				"hyperdesk %s: %s conflicts with %s: the %s brings the machine "
+				"with it\n",
+				cmd, names[i], o->restore ? "--restore" : "--incoming",
+				o->restore ? "snapshot" : "migration stream");
+			return -1;
+		}
+	return 0;
+}
+
 int vm_options_run(const struct vm_options *o, const char *cmd)
 {
 	struct hv_vm_config cfg = {
@@ -217,6 +306,7 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		.engine_tune = o->engine_tune,
 		.cmdline = o->cmdline,
 		.control_path = o->control,
+		.memory_file = o->memory_file,
 		.serial_out_fd = -1,
 		.serial_in_fd = -1,
 	};
@@ -230,17 +320,26 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 
 	unsigned long heads = o->heads;
 	struct hv_snapshot *snap = NULL;
-	if (o->restore) {
-		static const char *const names[] = {"--guest", "--memory", "--cpus",
-						    "--guest-cmdline", "--heads"};
-		for (unsigned i = 0; i < HD_ARRAY_SIZE(names); i++)
-			if (o->machine_set & (1u << i)) {
-				fprintf(stderr,
-					"hyperdesk %s: %s conflicts with --restore: the snapshot "
-					"brings the machine with it\n",
-					cmd, names[i]);
-				return HV_EXIT_FAILURE;
-			}
+	struct hv_incoming *incoming = NULL;
+	if (vm_options_check(o, cmd) < 0)
+		return HV_EXIT_FAILURE;
+	if (o->incoming) {
+		char why[512], bound[300];
+		int lfd;
+		if (hv_migrate_listen(o->incoming, o->incoming_insecure, &lfd, bound, sizeof(bound),
+				      why, sizeof(why)) < 0) {
+			fprintf(stderr, "hyperdesk %s: --incoming: %s\n", cmd, why);
+			return HV_EXIT_FAILURE;
+		}
+		fprintf(stderr, "hyperdesk %s: waiting for a migration on %s\n", cmd, bound);
+		int r = hv_incoming_accept(lfd, &incoming, &cfg, why, sizeof(why));
+		close(lfd);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: incoming migration refused: %s\n", cmd, why);
+			return HV_EXIT_FAILURE;
+		}
+		heads = cfg.display_heads;
+	} else if (o->restore) {
 		char why[512];
 		uint32_t snap_heads = 0;
 		if (hv_snapshot_open(o->restore, &snap, why, sizeof(why)) < 0 ||
@@ -279,10 +378,13 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 		cfg.serial_out_fd = serial_file;
 	}
 
+	cfg.display_heads = (unsigned)heads;
 	struct hv_vm *vm;
 	char err[512] = "";
 	if (hv_vm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		if (incoming)
+			hv_incoming_ack(incoming, err);
 		goto out;
 	}
 	hd_info("vmm", "%s guest, %u vCPU(s), %llu MiB RAM, engine %s%s", cfg.guest_name, cfg.vcpus,
@@ -296,6 +398,8 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 	struct vgpu *gpu;
 	if (vgpu_create(vm, &gpu_cfg, &gpu, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hyperdesk %s: %s\n", cmd, err);
+		if (incoming)
+			hv_incoming_ack(incoming, err);
 		hv_vm_destroy(vm);
 		goto out;
 	}
@@ -319,16 +423,52 @@ int vm_options_run(const struct vm_options *o, const char *cmd)
 			goto out_devices;
 		}
 	}
-	struct display_link *link = NULL;
-	if (o->display) {
-		r = display_link_start(gpu, keyboard, tablet, o->display, &link);
+	if (incoming) {
+		/* Nothing runs until the whole stream was checked and loaded. */
+		r = hv_incoming_finish(incoming, vm, err, sizeof(err));
 		if (r < 0) {
-			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
-				strerror(-r));
+			fprintf(stderr, "hyperdesk %s: incoming migration failed: %s\n", cmd, err);
 			goto out_devices;
 		}
 	}
+	for (unsigned i = 0; i < o->nr_poison; i++) {
+		r = hv_vm_poison_page(vm, o->poison[i]);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: --fault-inject: page 0x%llx: %s\n", cmd,
+				(unsigned long long)o->poison[i], strerror(-r));
+			goto out_devices;
+		}
+	}
+	if (incoming) {
+		/* The source stops its copy of the VM on this word: say it only now, and from
+		 * here on never fail without running the VM. */
+		if (hv_incoming_ack(incoming, NULL) < 0) {
+			fprintf(stderr, "hyperdesk %s: incoming migration: the source went away "
+					"before the switch-over; not running the VM\n",
+				cmd);
+			goto out_devices;
+		}
+		fprintf(stderr, "hyperdesk %s: migration received; the VM runs here now%s\n", cmd,
+			hv_incoming_poisoned(incoming) ? " (with poisoned pages, see above)" : "");
+	}
+	struct display_link *link = NULL;
+	if (o->display) {
+		r = display_link_start(gpu, keyboard, tablet, o->display, hv_vm_id(vm),
+				       incoming != NULL, &link);
+		if (r < 0) {
+			fprintf(stderr, "hyperdesk %s: cannot start the display link: %s\n", cmd,
+				strerror(-r));
+			if (!incoming)
+				goto out_devices;
+			link = NULL; /* the VM is ours now: it runs without a display */
+		}
+	}
 	status = hv_vm_run(vm);
+	if (hv_vm_migrated_to(vm)) {
+		display_link_moved(link);
+		fprintf(stderr, "hyperdesk %s: the VM moved to %s; this VMM exits\n", cmd,
+			hv_vm_migrated_to(vm));
+	}
 	/* The link calls into the GPU and the input devices, whose transports the VM owns. */
 	display_link_stop(link);
 	hv_vm_destroy(vm);
@@ -346,6 +486,7 @@ out:
 		close(serial_file);
 	free(file);
 	hv_snapshot_close(snap);
+	hv_incoming_close(incoming);
 	return status;
 }
 

@@ -23,6 +23,7 @@
 #define SZ_INPUT   24
 #define SZ_ACK     16
 #define SZ_BYE     8 /* + the text */
+#define SZ_VMID    16
 
 _Static_assert(HD_CHAN_HDR_SIZE + SZ_CURSOR + HD_CHAN_CURSOR_BYTES <= HD_CHAN_MAX_PACKET,
 	       "a cursor packet fits the largest packet");
@@ -74,6 +75,7 @@ const char *hd_chan_type_name(uint32_t type)
 		[HD_CHAN_HELLO] = "hello",     [HD_CHAN_MODE] = "mode",   [HD_CHAN_DAMAGE] = "damage",
 		[HD_CHAN_CURSOR] = "cursor",   [HD_CHAN_DISPLAY] = "display",
 		[HD_CHAN_INPUT] = "input",     [HD_CHAN_ACK] = "ack",     [HD_CHAN_BYE] = "bye",
+		[HD_CHAN_VMID] = "vmid",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }
@@ -127,6 +129,9 @@ size_t hd_chan_encode(const struct hd_chan_msg *m, uint8_t *buf, size_t cap)
 		break;
 	case HD_CHAN_BYE:
 		len = SZ_BYE + strnlen(m->u.bye.text, HD_CHAN_BYE_MAX);
+		break;
+	case HD_CHAN_VMID:
+		len = SZ_VMID;
 		break;
 	default:
 		return 0;
@@ -205,6 +210,10 @@ size_t hd_chan_encode(const struct hd_chan_msg *m, uint8_t *buf, size_t cap)
 		memcpy(p + SZ_BYE, m->u.bye.text, n);
 		break;
 	}
+	case HD_CHAN_VMID:
+		put64(p, m->u.vmid.id);
+		put32(p + 8, m->u.vmid.flags);
+		break;
 	}
 	return len;
 }
@@ -415,6 +424,14 @@ int hd_chan_decode(const uint8_t *buf, size_t len, unsigned nr_fds, unsigned max
 			return fail(err, errlen, "bye with a text that is not printable ASCII");
 		break;
 	}
+	case HD_CHAN_VMID:
+		if (n != SZ_VMID)
+			goto bad_size;
+		m->u.vmid.id = get64(p);
+		m->u.vmid.flags = get32(p + 8);
+		if (!m->u.vmid.id || (m->u.vmid.flags & ~HD_CHAN_VMID_ARRIVED) || get32(p + 12))
+			return fail(err, errlen, "vmid with id 0 or unknown flags");
+		break;
 	default:
 		return fail(err, errlen, "unknown message type %u", type);
 	}

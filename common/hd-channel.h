@@ -33,7 +33,16 @@ enum hd_chan_type {
 	HD_CHAN_INPUT = 6,   /* broker -> vmm */
 	HD_CHAN_ACK = 7,     /* broker -> vmm: frames up to this one are consumed */
 	HD_CHAN_BYE = 8,     /* both ways, last */
+	HD_CHAN_VMID = 9,    /* vmm -> broker, after HELLO: the VM's identity across migrations */
 };
+
+/* VMID flags. */
+#define HD_CHAN_VMID_ARRIVED 1u /* this VM came by live migration: it takes over the sessions
+				 * of an earlier VM with the same id */
+/* BYE codes. */
+#define HD_CHAN_BYE_NORMAL   0u
+#define HD_CHAN_BYE_PROTOCOL 1u
+#define HD_CHAN_BYE_MOVED    2u /* the VM moved to another VMM: keep its sessions a while */
 
 enum hd_chan_role {
 	HD_CHAN_ROLE_VMM = 1,
@@ -107,6 +116,10 @@ struct hd_chan_msg {
 			uint32_t code;
 			char text[HD_CHAN_BYE_MAX + 1];
 		} bye;
+		struct {
+			uint64_t id; /* not 0 */
+			uint32_t flags;
+		} vmid;
 	} u;
 };
 

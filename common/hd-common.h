@@ -39,6 +39,10 @@ char *hd_xstrdup(const char *s);
 /* ---- monotonic time ---- */
 uint64_t hd_now_ns(void);
 
+/* ---- shared memory ---- */
+/* A memfd named name (MFD_* flags; MFD_CLOEXEC always) of size bytes: the fd, or -errno. */
+int hd_memfd_sized(const char *name, unsigned flags, uint64_t size);
+
 /* ---- growable buffer ---- */
 struct hd_buf {
 	char *data; /* always NUL-terminated when non-NULL */

@@ -56,6 +56,8 @@ struct bk_vm {
 	char name[HD_CHAN_NAME_MAX + 1];
 	unsigned nr_heads;
 	struct bk_head heads[HD_CHAN_MAX_HEADS];
+	uint64_t vm_id; /* from VMID; 0 until then */
+	bool moved;     /* said BYE "moved": its sessions wait for it to arrive elsewhere */
 };
 
 struct bk_session {
@@ -77,6 +79,8 @@ struct bk_session {
 	uint64_t want_ns;
 	bool reply_pending; /* a SetDesktopSize waits for the guest */
 	uint64_t reply_deadline;
+	/* Its VM moved away (live migration): waiting for a VM with this id until then. */
+	uint64_t wait_id, wait_until;
 };
 
 struct broker {
@@ -86,6 +90,8 @@ struct broker {
 	struct bk_session *sessions;
 	unsigned nr_sessions;
 	unsigned next_vm_id, next_session_id;
+	uint64_t serial; /* mode and cursor serials, unique across VMs: a session that moves to
+			  * another VM sees its modes as new */
 	atomic_bool stopping;
 	char *passwords[2]; /* for libvncserver's rfbCheckPasswordByList */
 	/* RDP's TLS certificate and key (PEM), loaded or generated at the first RDP client. */

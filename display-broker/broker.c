@@ -27,6 +27,8 @@
 #define TICK_MS 20
 #define DEFAULT_WIDTH 1024
 #define DEFAULT_HEIGHT 768
+/* How long the sessions of a VM that moved away wait for it to attach from its new VMM. */
+#define MOVE_WAIT_NS (10000ull * 1000 * 1000)
 
 enum { EV_SIGNAL = 1, EV_CHANNEL, EV_VNC, EV_TICK, EV_RDP, EV_VM_BASE = 1000 };
 
@@ -163,8 +165,15 @@ static bool head_target(struct broker *b, struct bk_vm *vm, unsigned head, uint3
 static void policy_tick(struct broker *b)
 {
 	uint64_t now = hd_now_ns();
-	for (struct bk_session *s = b->sessions; s; s = s->next)
+	for (struct bk_session *s = b->sessions; s; s = s->next) {
+		if (!s->vm && s->wait_id && !s->closing && now > s->wait_until) {
+			hd_info(TAG, "session %u: its VM did not arrive from its migration; closing",
+				s->id);
+			s->wait_id = 0;
+			s->closing = true;
+		}
 		broker_session_attach(b, s);
+	}
 	for (struct bk_vm *vm = b->vms; vm; vm = vm->next) {
 		if (!vm->hello_seen)
 			continue;
@@ -202,10 +211,19 @@ static void policy_tick(struct broker *b)
 static void vm_close(struct broker *b, struct bk_vm *vm, const char *why)
 {
 	hd_info(TAG, "vm %u (%s) detached: %s", vm->id, vm->name, why);
+	uint64_t now = hd_now_ns();
 	for (struct bk_session *s = b->sessions; s; s = s->next)
 		if (s->vm == vm) {
 			s->vm = NULL;
-			s->closing = true; /* its client sees the connection end cleanly */
+			if (vm->moved && vm->vm_id) {
+				/* It goes on elsewhere: the client keeps its last picture meanwhile. */
+				s->wait_id = vm->vm_id;
+				s->wait_until = now + MOVE_WAIT_NS;
+				hd_info(TAG, "session %u: waiting for vm %u to arrive from its migration",
+					s->id, vm->id);
+			} else {
+				s->closing = true; /* its client sees the connection end cleanly */
+			}
 		}
 	for (struct bk_vm **p = &b->vms; *p; p = &(*p)->next)
 		if (*p == vm) {
@@ -258,7 +276,7 @@ static int vm_mode(struct broker *b, struct bk_vm *vm, const struct hd_chan_msg 
 	}
 	bk_fb_unref(hd->fb);
 	hd->fb = fb;
-	hd->mode_serial++;
+	hd->mode_serial = ++b->serial;
 	if (hd->req_inflight && (!fb || (fb->width == hd->req_w && fb->height == hd->req_h)))
 		hd->req_inflight = false;
 	hd_info(TAG, "vm %u head %u: mode %ux%u", vm->id, m->u.mode.head, m->u.mode.width,
@@ -297,10 +315,10 @@ static void vm_damage(struct broker *b, struct bk_vm *vm, const struct hd_chan_m
 	broker_vm_send(vm, &ack);
 }
 
-static void vm_cursor(struct bk_vm *vm, const struct hd_chan_msg *m)
+static void vm_cursor(struct broker *b, struct bk_vm *vm, const struct hd_chan_msg *m)
 {
 	struct bk_head *hd = &vm->heads[m->u.cursor.head];
-	hd->cursor_serial++;
+	hd->cursor_serial = ++b->serial;
 	hd->cursor_visible = m->u.cursor.flags & HD_CHAN_CURSOR_VISIBLE;
 	hd->cursor_x = m->u.cursor.x;
 	hd->cursor_y = m->u.cursor.y;
@@ -331,6 +349,29 @@ static void vm_hello(struct broker *b, struct bk_vm *vm, const struct hd_chan_ms
 			d.u.display.head = i;
 			broker_vm_send(vm, &d);
 		}
+}
+
+/* A VM says who it is. One that arrived by live migration takes over the sessions of the
+ * VM it was: those still attached to the source VMM, and those left waiting by it. */
+static void vm_vmid(struct broker *b, struct bk_vm *vm, const struct hd_chan_msg *m)
+{
+	vm->vm_id = m->u.vmid.id;
+	if (!(m->u.vmid.flags & HD_CHAN_VMID_ARRIVED))
+		return;
+	for (struct bk_session *s = b->sessions; s; s = s->next) {
+		if (s->closing || s->vm == vm)
+			continue;
+		bool ours = s->vm ? s->vm->vm_id == vm->vm_id : s->wait_id == vm->vm_id;
+		if (!ours)
+			continue;
+		hd_info(TAG, "session %u: moved to vm %u (%s), which arrived by migration", s->id,
+			vm->id, vm->name);
+		s->vm = vm;
+		s->wait_id = 0;
+		s->nr_damage = 0;
+		if (s->head >= vm->nr_heads)
+			s->head = 0;
+	}
 }
 
 /* Returns false when vm was closed. */
@@ -377,11 +418,15 @@ static bool vm_readable(struct broker *b, struct bk_vm *vm)
 				vm_damage(b, vm, &m);
 				break;
 			case HD_CHAN_CURSOR:
-				vm_cursor(vm, &m);
+				vm_cursor(b, vm, &m);
+				break;
+			case HD_CHAN_VMID:
+				vm_vmid(b, vm, &m);
 				break;
 			case HD_CHAN_BYE:
 				if (fd >= 0)
 					close(fd);
+				vm->moved = m.u.bye.code == HD_CHAN_BYE_MOVED;
 				vm_close(b, vm, m.u.bye.text[0] ? m.u.bye.text : "bye");
 				return false;
 			default:

@@ -300,7 +300,39 @@ static int cmd_status(struct hv_vm *vm, void *opaque, const struct hd_json *args
 	hd_json_write_string(result, vm->guest_name);
 	hd_buf_puts(result, ",\"cmdline\":");
 	hd_json_write_string(result, vm->cmdline);
+	hd_buf_puts(result, ",\"memory_file\":");
+	if (vm->memory_file)
+		hd_json_write_string(result, vm->memory_file);
+	else
+		hd_buf_puts(result, "null");
+	uint64_t bytes, blocks;
+	if (hv_mem_residency(&vm->mem, &bytes, &blocks) == 0)
+		hd_buf_printf(result, ",\"memory_resident_bytes\":%llu,\"memory_resident_blocks\":%llu",
+			      (unsigned long long)bytes, (unsigned long long)blocks);
 	hd_buf_puts(result, "}");
+	return 0;
+}
+
+static int cmd_memory_release(struct hv_vm *vm, void *opaque, const struct hd_json *args,
+			      struct hd_buf *result, struct hd_buf *error)
+{
+	if (!no_args(args, error))
+		return -1;
+	if (!vm->mem.file_backed) {
+		hd_buf_puts(error, "guest RAM is in a memfd, not an image file (--memory-file)");
+		return -1;
+	}
+	uint64_t t0 = hd_now_ns(), released, bytes = 0, blocks = 0;
+	int r = hv_mem_release(&vm->mem, &released);
+	if (r < 0 || hv_mem_residency(&vm->mem, &bytes, &blocks) < 0) {
+		hd_buf_printf(error, "cannot release guest RAM: %s", strerror(r < 0 ? -r : errno));
+		return -1;
+	}
+	hd_buf_printf(result,
+		      "{\"released_bytes\":%llu,\"resident_bytes\":%llu,\"resident_blocks\":%llu,"
+		      "\"ms\":%.1f}",
+		      (unsigned long long)released, (unsigned long long)bytes,
+		      (unsigned long long)blocks, (hd_now_ns() - t0) / 1e6);
 	return 0;
 }
 
@@ -395,6 +427,10 @@ void hv_control_register_builtins(struct hv_vm *vm)
 			    cmd_status, NULL);
 	hv_control_register(vm, "stats", "stats: per-vCPU exit counters and engine time, counts and switches", cmd_stats, NULL);
 	hv_control_register(vm, "pause", "pause: stop all vCPUs", cmd_pause, NULL);
+	hv_control_register(vm, "memory-release",
+			    "memory-release: write file-backed guest RAM back to its file and drop "
+			    "it from host memory; the guest reads back what it touches",
+			    cmd_memory_release, NULL);
 	hv_control_register(vm, "resume", "resume: restart paused vCPUs", cmd_resume, NULL);
 	hv_control_register(vm, "quit", "quit: stop the VM; the VMM exits with status 0",
 			    cmd_quit, NULL);

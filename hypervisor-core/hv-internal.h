@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "hd-common.h"
@@ -207,10 +208,20 @@ struct hv_snapshot {
 	size_t len;
 	struct hv_snap_index idx;
 	char *cmdline, *guest_name; /* handed out by hv_snapshot_vm_config */
+	bool heap;                  /* map came from malloc, not mmap */
 };
 
 /* snapshot-vm.c */
+struct hv_snap_writer;
 void hv_vcpu_capture(struct hv_vcpu *vcpu);
+/* With the VM paused: every vCPU stores its state (0, or -errno if one could not). */
+int hv_vm_capture(struct hv_vm *vm);
+/* Writes the "vm" section (configuration and guest image): safe while the VM runs. */
+void hv_vm_save_config(struct hv_vm *vm, struct hv_snap_writer *w);
+/* Writes every section but memory; the VM paused and captured. */
+void hv_vm_save_state(struct hv_vm *vm, struct hv_snap_writer *w);
+/* hv_vm_restore without the memory section: RAM was filled by other means (a migration). */
+int hv_vm_restore_state(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen);
 void hv_snapshot_register_control(struct hv_vm *vm);
 
 struct hv_snap_writer;
@@ -225,6 +236,14 @@ void hv_snap_writer_end(struct hv_snap_writer *w);
 /* Writes the trailer, syncs and renames into place; frees w either way. */
 int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, size_t errlen);
 void hv_snap_writer_abort(struct hv_snap_writer *w);
+/* A snapshot image in memory rather than a file (a migration's state blob). */
+int hv_snap_writer_open_mem(struct hv_snap_writer **out, char *err, size_t errlen);
+/* Writes the trailer and hands the image over (free() it); frees w either way. */
+int hv_snap_writer_take(struct hv_snap_writer *w, uint8_t **buf, size_t *len, char *err,
+			size_t errlen);
+/* Checks an image in memory like hv_snapshot_open does a file; takes buf (malloc'd) over. */
+int hv_snapshot_from_buf(uint8_t *buf, size_t len, struct hv_snapshot **out, char *err,
+			 size_t errlen);
 
 struct hv_snap_device {
 	char name[HV_SNAP_NAME_MAX];
@@ -255,6 +274,143 @@ int hv_uart_load(void *uart, struct hv_snap_in *in, char *err, size_t errlen);
 void hv_virtio_mmio_save(void *t, struct hd_buf *out);
 int hv_virtio_mmio_load(void *t, struct hv_snap_in *in, char *err, size_t errlen);
 
+/* ---- dirty tracking (dirty.c) ---- */
+struct hv_dirty *hv_dirty_new(uint64_t pages);
+void hv_dirty_free(struct hv_dirty *d);
+size_t hv_dirty_words(const struct hv_dirty *d);
+uint64_t hv_dirty_pages(const struct hv_dirty *d);
+void hv_dirty_set_active(struct hv_dirty *d, bool on);
+bool hv_dirty_active(const struct hv_dirty *d);
+/* Marks pages [first, first+n) (clipped to the bitmap). Any thread, lock-free. */
+void hv_dirty_set_range(struct hv_dirty *d, uint64_t first, uint64_t n);
+/* Moves the bitmap into out (hv_dirty_words words) and clears it; returns the pages set. */
+uint64_t hv_dirty_take(struct hv_dirty *d, uint64_t *out);
+/* The next run of set bits at or after *pos, at most max_run long: true with start/n, and
+ * *pos moved past it; false at the end. */
+bool hv_dirty_next_run(const uint64_t *bits, uint64_t pages, uint64_t *pos, uint64_t max_run,
+		       uint64_t *start, uint64_t *n);
+/* Harvests KVM's dirty log: the soft engine forgets code KVM rewrote, and a tracing
+ * migration records the pages. Every consumer of KVM's log goes through here. */
+int hv_dirty_sync_kvm(struct hv_vm *vm);
+/* Starts tracing every write to guest RAM (a brief pause of the vCPUs); 0 or -errno. */
+int hv_dirty_start(struct hv_vm *vm, char *err, size_t errlen);
+void hv_dirty_stop(struct hv_vm *vm);
+/* Everything written since the last harvest, by page of the memory file, into out. */
+uint64_t hv_dirty_harvest(struct hv_vm *vm, uint64_t *out, int *err);
+/* kvm.c: switches KVM_MEM_LOG_DIRTY_PAGES on the RAM slots (kvm-only mode; otherwise the
+ * slots always log). */
+int hv_kvm_log_dirty(struct hv_vm *vm, bool on);
+
+/* ---- memory errors (poison.c) ---- */
+/* memcpy that returns -EIO instead of dying when src faults (SIGBUS: a poisoned page). */
+int hv_mem_copy_safe(void *dst, const void *src, size_t len);
+/* Makes the page at gpa raise SIGBUS on any access, as a hardware-poisoned page would
+ * (the fault-injection test switch, and a poisoned page a migration brought). */
+int hv_mem_poison(struct hv_mem *m, uint64_t gpa);
+
+/* ---- migration stream (migrate-stream.c; docs/PROTOCOL.md) ---- */
+#define HV_MIG_VERSION    1
+#define HV_MIG_MAX_RUN    256u            /* pages in one record: 1 MiB */
+#define HV_MIG_MAX_BLOB   (512ull << 20)  /* config or device state */
+#define HV_MIG_MAX_HEADS  16u
+#define HV_MIG_MAX_POISON 4096u
+#define HV_MIG_MIN_MEM    (1ull << 20)
+#define HV_MIG_MAX_MEM    (1ull << 40)
+#define HV_MIG_WRITE_BUF  (2u << 20)
+
+enum hv_mig_rec_type {
+	HV_MIG_REC_CONFIG = 1, /* count = GPU heads, gpa = VM id; payload: a snapshot image with "vm" */
+	HV_MIG_REC_PAGES,      /* count pages at gpa; payload: their bytes */
+	HV_MIG_REC_ZERO,       /* count pages at gpa are all zero */
+	HV_MIG_REC_POISON,     /* the page at gpa could not be read: a memory error */
+	HV_MIG_REC_DEVICE,     /* payload: a snapshot image of every section but memory */
+	HV_MIG_REC_END,        /* gpa = CRC32C of every byte before this record */
+};
+
+struct hv_mig_region {
+	uint64_t gpa, size;
+};
+
+/* Little-endian on the wire. */
+struct hv_mig_header {
+	char magic[8]; /* "HDMIGR\r\n" */
+	uint32_t version;
+	uint32_t header_size;
+	uint32_t page_size;
+	uint32_t nr_regions;
+	uint64_t mem_size;
+	struct hv_mig_region regions[HV_MEM_MAX_REGIONS];
+};
+_Static_assert(sizeof(struct hv_mig_header) == 64, "migration header layout");
+
+struct hv_mig_rec {
+	uint32_t type;
+	uint32_t count;
+	uint64_t gpa;
+	uint64_t len; /* payload bytes that follow */
+};
+_Static_assert(sizeof(struct hv_mig_rec) == 24, "migration record layout");
+
+/* Moves bytes: returns how many (> 0), 0 at the end of the stream, or -errno. */
+typedef ssize_t (*hv_mig_io_fn)(void *opaque, void *buf, size_t n);
+
+const char *hv_mig_rec_name(uint32_t type);
+unsigned hv_mig_layout(uint64_t mem_size, struct hv_mig_region out[HV_MEM_MAX_REGIONS]);
+void hv_mig_header_init(struct hv_mig_header *h, uint64_t mem_size);
+int hv_mig_header_check(const struct hv_mig_header *h, char *err, size_t errlen);
+void hv_mig_rec_init(struct hv_mig_rec *rec, uint32_t type, uint32_t count, uint64_t gpa,
+		     uint64_t len);
+int hv_mig_rec_check(const struct hv_mig_rec *rec, uint64_t mem_size, char *err, size_t errlen);
+
+struct hv_mig_writer {
+	hv_mig_io_fn io;
+	void *opaque;
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t crc;
+	uint64_t bytes;
+	int err; /* first error, sticky */
+};
+void hv_mig_writer_init(struct hv_mig_writer *w, hv_mig_io_fn fn, void *opaque);
+void hv_mig_writer_free(struct hv_mig_writer *w);
+int hv_mig_write(struct hv_mig_writer *w, const void *p, size_t n);
+int hv_mig_write_rec(struct hv_mig_writer *w, uint32_t type, uint32_t count, uint64_t gpa,
+		     const void *payload, uint64_t len);
+int hv_mig_flush(struct hv_mig_writer *w);
+int hv_mig_write_end(struct hv_mig_writer *w);
+
+struct hv_mig_recv {
+	hv_mig_io_fn io;
+	void *opaque;
+	uint32_t crc, crc_before_rec;
+	uint64_t bytes, mem_size, pages;
+	uint32_t heads;
+	uint64_t vm_id; /* the config record's gpa field */
+	uint8_t *config, *device;
+	size_t config_len, device_len;
+	uint64_t *poison;
+	unsigned nr_poison;
+};
+void hv_mig_recv_init(struct hv_mig_recv *rx, hv_mig_io_fn fn, void *opaque);
+void hv_mig_recv_free(struct hv_mig_recv *rx);
+/* Header and the config record. */
+int hv_mig_recv_start(struct hv_mig_recv *rx, char *err, size_t errlen);
+/* Every record up to and including the end record; pages land in mem. */
+int hv_mig_recv_body(struct hv_mig_recv *rx, struct hv_mem *mem, char *err, size_t errlen);
+
+/* ---- migration (migrate.c, migrate-in.c, migrate-net.c) ---- */
+/* Connects to uri (5 s at most), sends time out after io_timeout_s; 0 or -errno, err says
+ * why. */
+int hv_migrate_connect(const char *uri, int io_timeout_s, int *fd, char *err, size_t errlen);
+/* Reads one line the destination wrote: 0 when it is want; else -errno, and err says why
+ * (its "error: ..." line, a timeout, the connection closing). */
+int hv_migrate_read_line(int fd, const char *want, int timeout_ms, char *err, size_t errlen);
+struct hv_migration;
+void hv_migrate_register_control(struct hv_vm *vm);
+/* A migration is under way (its thread pauses and captures the VM: a snapshot must wait). */
+bool hv_migrate_active(struct hv_vm *vm);
+void hv_migrate_fini(struct hv_vm *vm);
+
 /* ---- the VM ---- */
 enum hv_vm_state {
 	HV_VM_CREATED,
@@ -267,6 +423,7 @@ struct hv_vm {
 	struct hv_vm_config cfg;
 	char *cmdline;
 	char *guest_name;
+	char *memory_file; /* NULL: RAM in a memfd */
 	struct hv_mem mem;
 	struct hv_bus pio, mmio;
 	struct hv_uart uart;
@@ -314,6 +471,15 @@ struct hv_vm {
 	bool snap_capture;          /* under lock: parking vCPUs store their state in cpu */
 	bool restored;              /* memory came from a snapshot: no boot setup at run */
 	struct hv_vcpu_snap *restore_vcpus; /* nr_vcpus entries until the vCPUs took them */
+
+	/* live migration (migrate.c) */
+	struct hv_migration *mig;
+	char *migrated_to; /* set when the VM left for another host */
+	uint64_t id;       /* hv_vm_id */
+	/* Pages that arrived poisoned by a migration: their contents are lost (zero here), and
+	 * a further migration sends them as poisoned again. Written before any vCPU runs. */
+	uint64_t *poison;
+	unsigned nr_poison;
 };
 
 /* KVM engine (kvm.c). */

@@ -25,21 +25,43 @@ struct hv_mem_region {
 	uint64_t fd_offset; /* offset in the memfd */
 };
 
+struct hv_dirty; /* dirty.c: write tracking for live migration */
+
 struct hv_mem {
-	int fd;
-	uint64_t size; /* total bytes of RAM */
-	uint8_t *base; /* whole memfd mapping */
+	int fd;           /* the memfd, or the memory file */
+	uint64_t size;    /* total bytes of RAM */
+	uint8_t *base;    /* whole mapping (address space only: pages come on first touch) */
+	bool file_backed; /* RAM lives in an image file (--memory-file) */
 	unsigned nr_regions;
 	struct hv_mem_region regions[HV_MEM_MAX_REGIONS];
+	struct hv_dirty *dirty; /* set once a migration traced writes; see hv_mem_mark_dirty */
 };
+
+/* Residency is handled in blocks of this size (hv_mem_residency, hv_mem_release). */
+#define HV_MEM_BLOCK (2ull << 20)
 
 /* size: bytes, a multiple of 4 KiB, at least 1 MiB. Returns 0 or -errno. */
 int hv_mem_init(struct hv_mem *m, uint64_t size);
+/* RAM in the regular file at path (created mode 600 if missing, locked against a second VM,
+ * emptied and sized, its blocks reserved where the filesystem can). -errno and a one-line
+ * reason in err on failure. */
+int hv_mem_init_file(struct hv_mem *m, uint64_t size, const char *path, char *err,
+		     size_t errlen);
+/* Bytes of RAM resident in the VMM's mapping and how many blocks hold any. 0 or -errno. */
+int hv_mem_residency(const struct hv_mem *m, uint64_t *bytes, uint64_t *blocks);
+/* File-backed RAM only: writes every block back to the file and drops it from memory; the
+ * next access by a vCPU or device reads it back. *released: resident bytes freed.
+ * -EOPNOTSUPP for memfd RAM. Safe while vCPUs run. */
+int hv_mem_release(struct hv_mem *m, uint64_t *released);
 void hv_mem_fini(struct hv_mem *m);
 /* Host pointer for [gpa, gpa+len) if it lies wholly inside one RAM region, else NULL. */
 void *hv_mem_ptr(const struct hv_mem *m, uint64_t gpa, uint64_t len);
 int hv_mem_read(const struct hv_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int hv_mem_write(const struct hv_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/* Device code that wrote guest RAM through a pointer (hv_mem_ptr, a popped chain's segments)
+ * says so here, as an IOMMU's dirty bit would: while a migration traces writes, those pages
+ * are sent again. hv_mem_write does it itself. Cheap when nothing traces (dirty.c). */
+void hv_mem_mark_dirty(const struct hv_mem *m, uint64_t gpa, uint64_t len);
 
 /* ======================= PIO / MMIO bus ======================= */
 /* Called with offset relative to the registered base; data is len bytes (1, 2, 4 or 8),
@@ -175,6 +197,10 @@ struct hv_virtio_dev_ops {
 	void (*reset)(void *opaque);
 	/* DRIVER_OK was set: the device may start using its queues. */
 	void (*driver_ok)(void *opaque);
+	/* Optional, for devices that write guest memory from threads of their own: paused true
+	 * means the VM is being paused (for a snapshot, say) and nothing may be written into
+	 * guest RAM until it is called again with false. */
+	void (*pause)(void *opaque, bool paused);
 };
 
 /* The line of one device's interrupt: level = 1 raise, 0 lower. */
@@ -294,6 +320,9 @@ struct hv_vm_config {
 	int serial_out_fd;       /* UART output; -1 discards it */
 	int serial_in_fd;        /* UART input; -1 for none */
 	const char *control_path; /* control socket path, NULL for none */
+	const char *memory_file; /* guest RAM in this image file; NULL: an anonymous memfd */
+	unsigned display_heads;   /* GPU heads, carried by a migration (0: 1) */
+	uint64_t vm_id;           /* identity kept across migrations; 0: a new random one */
 };
 
 struct hv_vm;
@@ -391,5 +420,37 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 /* Pauses the VM (if running), writes a snapshot atomically (temp file + rename), resumes. */
 int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err,
 		   size_t errlen);
+
+/* ======================= live migration =======================
+ * The source's `migrate tcp:HOST:PORT` control command (migrate.c) streams the running VM
+ * to a VMM waiting with hv_migrate_listen + hv_incoming_accept + hv_incoming_finish
+ * (migrate-in.c). The stream (docs/PROTOCOL.md) is neither authenticated nor encrypted:
+ * listening is refused off loopback unless insecure is true. */
+/* Splits "tcp:HOST:PORT" / "tcp:[V6]:PORT"; 0 or -EINVAL. */
+int hv_migrate_parse_uri(const char *uri, char *host, size_t hostlen, char *port,
+			 size_t portlen);
+/* Listens on uri (port 0: any); bound gets the address really used. */
+int hv_migrate_listen(const char *uri, bool insecure, int *fd, char *bound, size_t boundlen,
+		      char *err, size_t errlen);
+struct hv_incoming;
+/* Waits for the source, reads the stream's header and the machine's configuration into cfg
+ * (pointers into *out: keep it until the VM is destroyed). */
+int hv_incoming_accept(int listen_fd, struct hv_incoming **out, struct hv_vm_config *cfg,
+		       char *err, size_t errlen);
+/* Receives RAM and device state into vm (created from cfg, devices added, not run). On
+ * failure the source is told why and the VM must be destroyed unrun. */
+int hv_incoming_finish(struct hv_incoming *in, struct hv_vm *vm, char *err, size_t errlen);
+unsigned hv_incoming_poisoned(const struct hv_incoming *in);
+/* Tells the source "running" (error NULL) or why not. */
+int hv_incoming_ack(struct hv_incoming *in, const char *error);
+void hv_incoming_close(struct hv_incoming *in);
+/* The VM's identity: random at creation, the same after a migration (the display broker
+ * moves its sessions by it). */
+uint64_t hv_vm_id(const struct hv_vm *vm);
+/* Where the VM went, after hv_vm_run returned because it migrated; else NULL. */
+const char *hv_vm_migrated_to(const struct hv_vm *vm);
+/* Test switch: makes the guest page at gpa fail to read like a page with an uncorrectable
+ * memory error (SIGBUS). 0 or -errno. */
+int hv_vm_poison_page(struct hv_vm *vm, uint64_t gpa);
 
 #endif

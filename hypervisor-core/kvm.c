@@ -475,6 +475,26 @@ unsigned hv_kvm_exit_cpl(struct hv_vcpu *vcpu)
 
 /* ---- dirty log ---- */
 
+int hv_kvm_log_dirty(struct hv_vm *vm, bool on)
+{
+	/* Outside kvm-only mode the slots always log (the soft engine needs it). */
+	if (vm->vm_fd < 0 || vm->engine_mode != HV_ENGINE_MODE_KVM)
+		return 0;
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct hv_mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+			.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int hv_kvm_dirty_log(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, uint64_t len),
 		     void *opaque)
 {

@@ -20,6 +20,7 @@
 #define SEC_UART   "uart"
 #define MAX_IMAGE  (256ull << 20)
 #define MAX_STRING 65536u
+#define SCAN_PAGES 64 /* pages read at once while looking for non-zero ones */
 
 int hv_snapshot_register(struct hv_vm *vm, const char *name, uint32_t version,
 			 hv_snap_save_fn save, hv_snap_load_fn load, void *opaque)
@@ -103,6 +104,7 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 {
 	uint64_t pages = vm->mem.size / PAGE, bm_len = (pages + 7) / 8, nonzero = 0;
 	uint8_t *bm = hd_xzalloc(bm_len ? bm_len : 1);
+	uint8_t *scratch = hd_xmalloc(SCAN_PAGES * PAGE);
 	/* Only the memory file's data extents are read: reading a hole would allocate it. */
 	off_t data = 0, hole;
 	for (;;) {
@@ -117,11 +119,27 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 			if (hole < 0 || (uint64_t)hole > vm->mem.size)
 				hole = (off_t)vm->mem.size;
 		}
-		for (uint64_t i = (uint64_t)data / PAGE; i < ((uint64_t)hole + PAGE - 1) / PAGE; i++)
-			if (!page_zero(vm->mem.base + i * PAGE)) {
-				bm[i / 8] |= (uint8_t)(1u << (i % 8));
-				nonzero++;
+		uint64_t first = (uint64_t)data / PAGE, last = ((uint64_t)hole + PAGE - 1) / PAGE;
+		for (uint64_t i = first; i < last; i += SCAN_PAGES) {
+			uint64_t n = last - i < SCAN_PAGES ? last - i : SCAN_PAGES;
+			/* Read fault-safely: a page with a memory error (SIGBUS) is saved as zero
+			 * with a warning, not the end of the VMM. */
+			bool whole = hv_mem_copy_safe(scratch, vm->mem.base + i * PAGE, n * PAGE) == 0;
+			for (uint64_t k = 0; k < n; k++) {
+				uint8_t *p = scratch + k * PAGE;
+				if (!whole &&
+				    hv_mem_copy_safe(p, vm->mem.base + (i + k) * PAGE, PAGE) < 0) {
+					hd_warn(TAG, "guest page at offset 0x%llx cannot be read "
+						     "(memory error): saved as zero",
+						(unsigned long long)((i + k) * PAGE));
+					continue;
+				}
+				if (!page_zero(p)) {
+					bm[(i + k) / 8] |= (uint8_t)(1u << ((i + k) % 8));
+					nonzero++;
+				}
 			}
+		}
 		if ((uint64_t)hole >= vm->mem.size)
 			break;
 		data = hole;
@@ -135,6 +153,7 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 			hv_snap_writer_data(w, vm->mem.base + i * PAGE, PAGE);
 	hv_snap_writer_end(w);
 	free(bm);
+	free(scratch);
 }
 
 static void save_vcpus(struct hv_vm *vm, struct hd_buf *b)
@@ -194,23 +213,22 @@ static int capture_all(struct hv_vm *vm)
 	return r;
 }
 
-int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err, size_t errlen)
+int hv_vm_capture(struct hv_vm *vm)
 {
-	int r = hv_vm_pause(vm);
-	bool was_paused = r == -EALREADY;
-	if (r < 0 && !was_paused) {
-		snprintf(err, errlen, "the VM is not running");
-		return r;
-	}
-	r = capture_all(vm);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
-		goto out;
-	}
-	struct hv_snap_writer *w;
-	r = hv_snap_writer_open(path, &w, err, errlen);
-	if (r < 0)
-		goto out;
+	return capture_all(vm);
+}
+
+void hv_vm_save_config(struct hv_vm *vm, struct hv_snap_writer *w)
+{
+	struct hd_buf b;
+	hd_buf_init(&b);
+	save_vm_config(vm, &b);
+	put_section(w, SEC_VM, 1, &b);
+	hd_buf_free(&b);
+}
+
+void hv_vm_save_state(struct hv_vm *vm, struct hv_snap_writer *w)
+{
 	struct hd_buf b;
 	hd_buf_init(&b);
 	save_vm_config(vm, &b);
@@ -235,6 +253,26 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *er
 		put_section(w, d->name, d->version, &b);
 	}
 	hd_buf_free(&b);
+}
+
+int hv_vm_snapshot(struct hv_vm *vm, const char *path, uint64_t *bytes, char *err, size_t errlen)
+{
+	int r = hv_vm_pause(vm);
+	bool was_paused = r == -EALREADY;
+	if (r < 0 && !was_paused) {
+		snprintf(err, errlen, "the VM is not running");
+		return r;
+	}
+	r = capture_all(vm);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the vCPUs' state: %s", strerror(-r));
+		goto out;
+	}
+	struct hv_snap_writer *w;
+	r = hv_snap_writer_open(path, &w, err, errlen);
+	if (r < 0)
+		goto out;
+	hv_vm_save_state(vm, w);
 	/* Memory last: device saves above may have written into it (none do while paused). */
 	save_memory(vm, w);
 	r = hv_snap_writer_commit(w, bytes, err, errlen);
@@ -442,7 +480,7 @@ static int load_section(struct hv_snapshot *s, const char *name, uint32_t versio
 	return r;
 }
 
-int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+static int check_machine(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
 {
 	struct vm_section v;
 	int r = parse_vm(s, &v, err, errlen);
@@ -460,8 +498,12 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 				 v.device_id[i], vm->virtio[i]->ops->device_id);
 			return -EINVAL;
 		}
-	if ((r = load_memory(vm, s, err, errlen)) < 0)
-		return r;
+	return 0;
+}
+
+static int restore_devices(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r;
 	struct hv_snap_in in;
 	if (hv_snap_index_find(&s->idx, SEC_KVM, &in)) {
 		if (!vm->have_kvm) {
@@ -497,6 +539,20 @@ int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t err
 	return 0;
 }
 
+int hv_vm_restore(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r = check_machine(vm, s, err, errlen);
+	if (r == 0)
+		r = load_memory(vm, s, err, errlen);
+	return r < 0 ? r : restore_devices(vm, s, err, errlen);
+}
+
+int hv_vm_restore_state(struct hv_vm *vm, struct hv_snapshot *s, char *err, size_t errlen)
+{
+	int r = check_machine(vm, s, err, errlen);
+	return r < 0 ? r : restore_devices(vm, s, err, errlen);
+}
+
 /* ---- control command ---- */
 
 static int cmd_snapshot(struct hv_vm *vm, void *opaque, const struct hd_json *args,
@@ -506,6 +562,10 @@ static int cmd_snapshot(struct hv_vm *vm, void *opaque, const struct hd_json *ar
 	if (!args || args->count != 1 || args->items[0]->type != HD_JSON_STRING ||
 	    !args->items[0]->string[0]) {
 		hd_buf_puts(error, "usage: snapshot PATH");
+		return -1;
+	}
+	if (hv_migrate_active(vm)) {
+		hd_buf_puts(error, "a migration is under way; snapshot after it");
 		return -1;
 	}
 	char err[512];

@@ -124,6 +124,7 @@ struct hv_snap_writer {
 	long cur_pos;
 	uint64_t cur_left;
 	uint64_t bytes;
+	bool mem; /* a memfd: hv_snap_writer_take, never renamed */
 };
 
 static void w_write(struct hv_snap_writer *w, const void *p, size_t n)
@@ -135,15 +136,17 @@ static void w_write(struct hv_snap_writer *w, const void *p, size_t n)
 	w->bytes += n;
 }
 
-int hv_snap_writer_open(const char *path, struct hv_snap_writer **out, char *err, size_t errlen)
+static int writer_open(const char *path, struct hv_snap_writer **out, char *err, size_t errlen)
 {
 	struct hv_snap_writer *w = hd_xzalloc(sizeof(*w));
-	w->path = hd_xstrdup(path);
-	size_t tl = strlen(path) + 16;
+	w->path = hd_xstrdup(path ? path : "(memory)");
+	size_t tl = strlen(w->path) + 16;
 	w->tmp = hd_xmalloc(tl);
-	snprintf(w->tmp, tl, "%s.tmp.%d", path, (int)getpid());
-	int fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
+	snprintf(w->tmp, tl, "%s.tmp.%d", w->path, (int)getpid());
+	int fd = path ? open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+		      : memfd_create("hyperdesk-state", MFD_CLOEXEC);
+	w->mem = !path;
+	if (fd < 0 || !(w->f = fdopen(fd, path ? "wb" : "w+b"))) {
 		int e = errno;
 		snprintf(err, errlen, "cannot create '%s': %s", w->tmp, strerror(e));
 		if (fd >= 0)
@@ -166,6 +169,16 @@ int hv_snap_writer_open(const char *path, struct hv_snap_writer **out, char *err
 	w_write(w, &h, sizeof(h));
 	*out = w;
 	return 0;
+}
+
+int hv_snap_writer_open(const char *path, struct hv_snap_writer **out, char *err, size_t errlen)
+{
+	return writer_open(path, out, err, errlen);
+}
+
+int hv_snap_writer_open_mem(struct hv_snap_writer **out, char *err, size_t errlen)
+{
+	return writer_open(NULL, out, err, errlen);
 }
 
 /* Sections whose length is known up front stream their payload (memory); the CRC is patched
@@ -223,7 +236,8 @@ void hv_snap_writer_abort(struct hv_snap_writer *w)
 	if (!w)
 		return;
 	fclose(w->f);
-	unlink(w->tmp);
+	if (!w->mem)
+		unlink(w->tmp);
 	free(w->tmp);
 	free(w->path);
 	free(w);
@@ -259,6 +273,44 @@ int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, 
 	free(w->tmp);
 	free(w->path);
 	free(w);
+	return 0;
+}
+
+int hv_snap_writer_take(struct hv_snap_writer *w, uint8_t **buf, size_t *len, char *err,
+			size_t errlen)
+{
+	struct snap_section_header end = {.crc = w->file_crc};
+	snprintf(end.name, sizeof(end.name), SNAP_END);
+	if (w->in_section)
+		w->failed = true;
+	w_write(w, &end, sizeof(end));
+	int e = 0;
+	uint8_t *b = NULL;
+	if (w->failed || fflush(w->f) != 0) {
+		e = errno ? errno : EIO;
+	} else {
+		b = malloc(w->bytes ? (size_t)w->bytes : 1);
+		size_t off = 0;
+		while (b && off < w->bytes) {
+			ssize_t n = pread(fileno(w->f), b + off, (size_t)w->bytes - off, (off_t)off);
+			if (n <= 0) {
+				e = n < 0 ? errno : EIO;
+				break;
+			}
+			off += (size_t)n;
+		}
+		if (!b)
+			e = ENOMEM;
+	}
+	if (e) {
+		snprintf(err, errlen, "cannot build the state image: %s", strerror(e));
+		free(b);
+		hv_snap_writer_abort(w);
+		return -e;
+	}
+	*buf = b;
+	*len = (size_t)w->bytes;
+	hv_snap_writer_abort(w); /* closes the memfd; nothing to unlink */
 	return 0;
 }
 
@@ -492,11 +544,30 @@ int hv_snapshot_open(const char *path, struct hv_snapshot **out, char *err, size
 	return 0;
 }
 
+int hv_snapshot_from_buf(uint8_t *buf, size_t len, struct hv_snapshot **out, char *err,
+			 size_t errlen)
+{
+	struct hv_snapshot *s = hd_xzalloc(sizeof(*s));
+	s->map = buf;
+	s->len = len;
+	s->heap = true;
+	int r = hv_snapshot_parse(s->map, s->len, &s->idx, err, errlen);
+	if (r < 0) {
+		hv_snapshot_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
 void hv_snapshot_close(struct hv_snapshot *s)
 {
 	if (!s)
 		return;
-	munmap(s->map, s->len);
+	if (s->heap)
+		free(s->map);
+	else
+		munmap(s->map, s->len);
 	free(s->cmdline);
 	free(s->guest_name);
 	free(s);

@@ -51,6 +51,12 @@ struct hv_soft {
 	struct code_page code[CODE_PAGES];
 	bool warned_seg;
 	struct hv_cpu_state base; /* the state last loaded: hidden parts and xsave beyond SSE */
+	/* Write tracing for a migration (soft.c): the UC_HOOK_MEM_WRITE hook, installed only
+	 * while the VM's dirty tracking is active, and its last translation. */
+	uc_hook write_hook;
+	bool write_hooked;
+	bool code_overflow; /* some code page ran that code[] could not remember */
+	uint64_t wr_cr3, wr_vpage, wr_gpage;
 };
 
 /* Page walk (soft-intr.c): guest-virtual to guest-physical with the 4-level tables at cr3

@@ -13,8 +13,9 @@
  *  - Hidden segment state is not readable: it is decoded from the guest's GDT.
  *  - Code KVM rewrote stays translated: pages KVM dirtied are dropped with
  *    uc_ctl_remove_cache before each run (hv_soft_invalidate).
- *  - Unicorn's own stores do not appear in KVM's dirty log. Nothing needs that yet; a future
- *    live migration must merge the soft engine's writes into its own dirty bitmap. */
+ *  - Unicorn's own stores do not appear in KVM's dirty log: while a migration traces writes,
+ *    a UC_HOOK_MEM_WRITE hook (installed then only, with a flush of the translations made
+ *    without it) marks the VM's dirty bitmap (dirty.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,8 @@ static void hook_code(uc_engine *uc, uint64_t address, uint32_t size, void *opaq
 			struct code_page *cp = &sf->code[(h + i) & (CODE_PAGES - 1)];
 			if (cp->vpage == vpage)
 				break;
+			if (i == CODE_PAGES - 1 && cp->vpage)
+				sf->code_overflow = true; /* not remembered: see follow_tracing */
 			if (cp->vpage == 0) {
 				uint64_t cr3 = 0, gpa;
 				uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
@@ -474,6 +477,73 @@ static void drop_stale(struct hv_soft *sf)
 	pthread_mutex_unlock(&sf->lock);
 }
 
+/* ---- write tracing for migrations ---- */
+
+/* Unicorn reports guest-virtual addresses: walk the tables (one translation cached). */
+static void mark_write(struct hv_soft *sf, uint64_t cr3, uint64_t va)
+{
+	uint64_t vpage = va & ~0xfffull, gpa;
+	if (cr3 == sf->wr_cr3 && vpage == sf->wr_vpage) {
+		gpa = sf->wr_gpage;
+	} else {
+		if (hv_soft_gva_to_gpa(sf->vcpu->vm, cr3, vpage, &gpa) < 0)
+			return; /* the store faults; nothing was written */
+		sf->wr_cr3 = cr3;
+		sf->wr_vpage = vpage;
+		sf->wr_gpage = gpa;
+	}
+	hv_mem_mark_dirty(&sf->vcpu->vm->mem, gpa, 1);
+}
+
+static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+		       int64_t value, void *opaque)
+{
+	(void)type;
+	(void)value;
+	struct hv_soft *sf = opaque;
+	uint64_t cr3 = 0;
+	uc_reg_read(uc, UC_X86_REG_CR3, &cr3);
+	mark_write(sf, cr3, address);
+	if (size > 1 && ((address + (uint64_t)size - 1) ^ address) & ~0xfffull)
+		mark_write(sf, cr3, address + (uint64_t)size - 1);
+}
+
+/* On the vCPU's own thread, before running: follows the VM's tracing state. */
+static void follow_tracing(struct hv_soft *sf)
+{
+	bool want = hv_dirty_active(sf->vcpu->vm->mem.dirty);
+	if (want == sf->write_hooked)
+		return;
+	if (want) {
+		if (uc_hook_add(sf->uc, &sf->write_hook, UC_HOOK_MEM_WRITE,
+				cb((void (*)(void))hook_write), sf, 1, 0) != UC_ERR_OK) {
+			hd_warn(TAG, "vCPU %u: cannot trace writes; a migration will fail",
+				sf->vcpu->index);
+			return;
+		}
+		/* Code translated before the hook was added would not call it: drop the
+		 * translations of the code pages this vCPU ran (a few µs each). Only when that
+		 * table overflowed, the whole cache (a full flush measured 2.8 s here). */
+		uint64_t t0 = hd_now_ns();
+		pthread_mutex_lock(&sf->lock);
+		for (unsigned i = 0; i < CODE_PAGES && !sf->code_overflow; i++)
+			if (sf->code[i].vpage)
+				uc_ctl_remove_cache(sf->uc, sf->code[i].vpage,
+						    sf->code[i].vpage + 4096);
+		if (sf->code_overflow)
+			uc_ctl_flush_tb(sf->uc);
+		pthread_mutex_unlock(&sf->lock);
+		hd_debug(TAG, "vCPU %u: tracing writes (%s in %.2f ms)", sf->vcpu->index,
+			 sf->code_overflow ? "full flush" : "code pages dropped",
+			 (hd_now_ns() - t0) / 1e6);
+		sf->wr_cr3 = sf->wr_vpage = ~0ull;
+		sf->write_hooked = true;
+	} else {
+		uc_hook_del(sf->uc, sf->write_hook);
+		sf->write_hooked = false;
+	}
+}
+
 /* ---- running ---- */
 
 enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
@@ -483,6 +553,7 @@ enum hv_soft_exit hv_soft_run(struct hv_vcpu *vcpu, bool leave_on_user)
 	uc_engine *uc = sf->uc;
 
 	drop_stale(sf);
+	follow_tracing(sf);
 	sf->leave_on_user = leave_on_user;
 	sf->start_ns = hd_now_ns();
 	sf->next_check = sf->insns + vm->tune.user_check_insns;

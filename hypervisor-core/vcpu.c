@@ -47,13 +47,6 @@ static void sample_timer_arm(struct hv_vcpu *vcpu, bool on)
 
 /* ---- switches ---- */
 
-static void invalidate_all(void *opaque, uint64_t gpa, uint64_t len)
-{
-	struct hv_vm *vm = opaque;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		hv_soft_invalidate(&vm->vcpus[i], gpa, len);
-}
-
 static bool switch_to_soft(struct hv_vcpu *vcpu, const char *why)
 {
 	struct hv_vm *vm = vcpu->vm;
@@ -75,9 +68,7 @@ static bool switch_to_soft(struct hv_vcpu *vcpu, const char *why)
 		return false; /* the soft engine runs long mode only */
 	/* Code KVM wrote since the last look must be translated afresh (KVM's dirty log; the
 	 * soft engine's own stores are not in it, see soft.c). */
-	pthread_mutex_lock(&vm->dirty_lock);
-	hv_kvm_dirty_log(vm, invalidate_all, vm);
-	pthread_mutex_unlock(&vm->dirty_lock);
+	hv_dirty_sync_kvm(vm); /* also keeps a migration's record of those pages */
 	if (hv_soft_set_state(vcpu, vcpu->cpu) < 0) {
 		hd_warn(TAG, "vCPU %u: cannot load state into the soft engine; staying on KVM",
 			vcpu->index);

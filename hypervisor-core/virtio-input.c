@@ -69,6 +69,7 @@ struct hv_input {
 	pthread_mutex_t lock;
 	struct hv_virtio_mmio *transport;
 	bool live; /* between driver_ok and reset: the queues may be used */
+	bool paused; /* the VM is paused: events wait in the ring, guest RAM is left alone */
 	uint8_t select, subsel;
 	/* Events not yet in a guest buffer, oldest at head. */
 	struct hv_input_event ring[HV_INPUT_RING];
@@ -212,7 +213,7 @@ static void deliver_locked(struct hv_input *d)
 	struct hv_virtqueue *vq;
 	bool pushed = false;
 
-	if (!d->live || !d->transport || !d->count)
+	if (!d->live || d->paused || !d->transport || !d->count)
 		return;
 	vq = &d->transport->queues[QUEUE_EVENT];
 	while (d->count) {
@@ -300,6 +301,17 @@ static void input_reset(void *opaque)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* While the VM is paused, events sent from the display link wait in the ring; whether a
+ * snapshot taken meanwhile holds them or not, guest RAM and the device's state agree. */
+static void input_pause(void *opaque, bool paused)
+{
+	struct hv_input *d = opaque;
+	pthread_mutex_lock(&d->lock);
+	d->paused = paused;
+	deliver_locked(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
 static const struct hv_virtio_dev_ops input_ops = {
     .device_id = VIRTIO_ID_INPUT,
     .features = 0,
@@ -311,6 +323,7 @@ static const struct hv_virtio_dev_ops input_ops = {
     .queue_notify = input_queue_notify,
     .reset = input_reset,
     .driver_ok = input_driver_ok,
+    .pause = input_pause,
 };
 
 const struct hv_virtio_dev_ops *hv_input_virtio_ops(void)

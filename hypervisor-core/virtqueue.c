@@ -234,6 +234,7 @@ int hv_vq_pop(struct hv_virtqueue *vq, struct hv_vq_elem *elem)
 		/* Ask for a kick at the next buffer, then look again: a buffer the driver
 		 * added before it could see avail_event would otherwise never be kicked. */
 		store_le16(r.used + 4 + 8u * vq->size, vq->last_avail, __ATOMIC_RELAXED);
+		hv_mem_mark_dirty(vq->dev->mem, vq->used_gpa + 4 + 8ull * vq->size, 2);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail_idx = load_le16(r.avail + 2, __ATOMIC_ACQUIRE);
 		if (avail_idx == vq->last_avail)
@@ -250,8 +251,10 @@ int hv_vq_pop(struct hv_virtqueue *vq, struct hv_vq_elem *elem)
 	if (ret < 0)
 		return ret;
 	vq->last_avail++;
-	if (vq_event_idx(vq))
+	if (vq_event_idx(vq)) {
 		store_le16(r.used + 4 + 8u * vq->size, vq->last_avail, __ATOMIC_RELAXED);
+		hv_mem_mark_dirty(vq->dev->mem, vq->used_gpa + 4 + 8ull * vq->size, 2);
+	}
 	return 1;
 }
 
@@ -280,6 +283,13 @@ int hv_vq_push(struct hv_virtqueue *vq, const struct hv_vq_elem *elem, uint32_t 
 	vq->used_idx++;
 	/* Release: the element must be visible before the idx that hands it over. */
 	store_le16(r.used + 2, vq->used_idx, __ATOMIC_RELEASE);
+	/* A migration resends what the device wrote: the used ring and the chain's writable
+	 * buffers (devices write them through the segments' host pointers). */
+	const struct hv_mem *m = vq->dev->mem;
+	hv_mem_mark_dirty(m, vq->used_gpa, HV_VIRTQ_USED_BYTES(vq->size));
+	for (unsigned i = 0; i < elem->nr_in; i++)
+		hv_mem_mark_dirty(m, elem->segs[elem->nr_out + i].gpa,
+				  elem->segs[elem->nr_out + i].len);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct hv_mem *hv_vm_mem(struct hv_vm *vm)
 
 static void vm_free(struct hv_vm *vm)
 {
+	hv_migrate_fini(vm); /* its thread uses everything below */
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		free(vm->virtio[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -76,7 +78,10 @@ static void vm_free(struct hv_vm *vm)
 	for (unsigned i = 0; i < HV_MEM_MAX_REGIONS; i++)
 		free(vm->dirty_bits[i]);
 	pthread_mutex_destroy(&vm->dirty_lock);
+	hv_dirty_free(vm->mem.dirty);
 	hv_mem_fini(&vm->mem);
+	free(vm->migrated_to);
+	free(vm->poison);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->epoll_fd >= 0)
@@ -87,6 +92,7 @@ static void vm_free(struct hv_vm *vm)
 	pthread_cond_destroy(&vm->state_cond);
 	free(vm->cmdline);
 	free(vm->guest_name);
+	free(vm->memory_file);
 	free(vm);
 }
 
@@ -195,6 +201,9 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 	vm->cfg.guest_name = vm->guest_name;
 	vm->cfg.control_path = NULL; /* owned by vm->control once opened */
 	vm->state = HV_VM_CREATED;
+	vm->id = cfg->vm_id;
+	while (!vm->id && getrandom(&vm->id, sizeof(vm->id), 0) != sizeof(vm->id))
+		vm->id = hd_now_ns() ^ ((uint64_t)getpid() << 32); /* no entropy: unique enough */
 
 	if (cfg->vcpus < 1 || cfg->vcpus > HV_MAX_VCPUS) {
 		snprintf(err, errlen, "vCPU count must be between 1 and %d", HV_MAX_VCPUS);
@@ -206,11 +215,18 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 		goto fail;
 	vm->nr_vcpus = cfg->vcpus;
 
-	r = hv_mem_init(&vm->mem, cfg->mem_size);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
-			 (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
-		goto fail;
+	if (cfg->memory_file) {
+		vm->memory_file = hd_xstrdup(cfg->memory_file);
+		r = hv_mem_init_file(&vm->mem, cfg->mem_size, cfg->memory_file, err, errlen);
+		if (r < 0)
+			goto fail;
+	} else {
+		r = hv_mem_init(&vm->mem, cfg->mem_size);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+				 (unsigned long long)(cfg->mem_size >> 20), strerror(-r));
+			goto fail;
+		}
 	}
 	r = hv_elf_load(&vm->mem, cfg->image, cfg->image_len, &vm->image, err, errlen);
 	if (r < 0) {
@@ -249,6 +265,7 @@ int hv_vm_create(const struct hv_vm_config *cfg, struct hv_vm **out, char *err, 
 
 	hv_control_register_builtins(vm);
 	hv_snapshot_register_control(vm);
+	hv_migrate_register_control(vm);
 	if (cfg->control_path) {
 		r = hv_control_open(vm, cfg->control_path, err, errlen);
 		if (r < 0)
@@ -318,6 +335,14 @@ bool hv_vm_vcpu_checkpoint(struct hv_vcpu *vcpu)
 	return go_on;
 }
 
+/* Devices with threads of their own stop (or go on) writing guest RAM. */
+static void pause_devices(struct hv_vm *vm, bool paused)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		if (vm->virtio[i]->ops->pause)
+			vm->virtio[i]->ops->pause(vm->virtio[i]->opaque, paused);
+}
+
 int hv_vm_pause(struct hv_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -328,6 +353,7 @@ int hv_vm_pause(struct hv_vm *vm)
 	}
 	vm->state = HV_VM_PAUSED;
 	pthread_mutex_unlock(&vm->lock);
+	pause_devices(vm, true);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		hv_vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_lock(&vm->lock);
@@ -348,6 +374,8 @@ int hv_vm_resume(struct hv_vm *vm)
 		r = vm->state == HV_VM_RUNNING ? -EALREADY : -EINVAL;
 	}
 	pthread_mutex_unlock(&vm->lock);
+	if (r == 0)
+		pause_devices(vm, false);
 	return r;
 }
 

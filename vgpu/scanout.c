@@ -92,14 +92,9 @@ static void fb_free(struct vgpu *g, struct vgpu_head *h)
  * another process) can rely on its size. */
 static int fb_alloc(size_t size, int *fd_out, uint8_t **map_out)
 {
-	int fd = memfd_create("hyperdesk-vgpu-fb", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = hd_memfd_sized("hyperdesk-vgpu-fb", MFD_ALLOW_SEALING, size);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
+		return fd;
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		int e = -errno;

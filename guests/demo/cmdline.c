@@ -81,7 +81,7 @@ static int parse_word_choice(const char *val, size_t len, const char *const *nam
 static int opt_workload(struct demo_opts *o, const char *key, const char *val, size_t len)
 {
 	static const char *const names[] = {"static",  "typing", "scroll",  "video",
-					    "compute", "pio",	 "syscall", "mixed", NULL};
+					    "compute", "pio",	 "syscall", "mixed", "checksum", NULL};
 	int i = parse_word_choice(val, len, names);
 
 	if (i < 0)

@@ -13,6 +13,7 @@ enum demo_workload {
 	WORKLOAD_PIO,	  /* port I/O bursts at CPL0 (a system call), then at CPL3 */
 	WORKLOAD_SYSCALL, /* int $0x80 round trips */
 	WORKLOAD_MIXED,	  /* rounds of the three */
+	WORKLOAD_CHECKSUM, /* rounds rewriting 16 MiB of memory, checksummed (migration tests) */
 };
 
 struct demo_opts {
@@ -34,7 +35,7 @@ struct demo_opts {
  * warn. Returns 0, or -1 after printing "error: ..." for a value a known key rejects. */
 int cmdline_parse(const char *cmdline, struct demo_opts *opts);
 
-/* workloads.c: runs an engine workload (WORKLOAD_COMPUTE..WORKLOAD_MIXED), prints its
+/* workloads.c: runs an engine workload (WORKLOAD_COMPUTE..WORKLOAD_CHECKSUM), prints its
  * checksum and powers off with status 0. */
 __attribute__((noreturn)) void engine_workload_run(const struct demo_opts *opts);
 

@@ -1,5 +1,6 @@
-/* workloads.c: the engine workloads (workload=compute|pio|syscall|mixed): CPL3 loops, system
- * calls and port I/O ending in a checksum that every engine must agree on. Not the desktop. */
+/* workloads.c: the engine workloads (workload=compute|pio|syscall|mixed|checksum): CPL3 loops,
+ * system calls, port I/O and memory rewrites ending in a checksum that every engine (and a
+ * migrated or restored run) must agree on. Not the desktop. */
 #include "cmdline.h"
 #include "ulib.h"
 
@@ -15,6 +16,8 @@
 #define MIXED_ITERS   4000000u
 #define MIXED_CALLS   1000u
 #define MIXED_PIO     2000u
+#define CHECKSUM_ROUNDS 256u
+#define CHECKSUM_WORDS  (2u << 20) /* 16 MiB rewritten each round */
 
 #define LCG_MUL 6364136223846793005ull
 #define LCG_ADD 1442695040888963407ull
@@ -93,6 +96,29 @@ static uint64_t pio_user(uint32_t count, uint64_t acc)
 	return acc;
 }
 
+/*
+ * workload=checksum: fills 16 MiB deterministically, then each round rewrites every word from
+ * the LCG and folds it into the running sum. Every page is dirtied in every round, so a
+ * migration in the middle must carry every last page, and any page lost or stale changes the
+ * result.
+ */
+static uint64_t membuf[CHECKSUM_WORDS];
+
+static uint64_t checksum_rounds(struct work *w, uint32_t rounds)
+{
+	for (uint32_t i = 0; i < CHECKSUM_WORDS; i++) {
+		w->x = w->x * LCG_MUL + LCG_ADD;
+		membuf[i] = w->x;
+	}
+	for (uint32_t r = 0; r < rounds; r++)
+		for (uint32_t i = 0; i < CHECKSUM_WORDS; i++) {
+			w->x = w->x * LCG_MUL + LCG_ADD;
+			membuf[i] = rol(membuf[i], 5) ^ w->x;
+			w->sum = rol(w->sum, 1) + membuf[i];
+		}
+	return w->sum;
+}
+
 static uint64_t calls(uint32_t n, uint64_t sum)
 {
 	for (uint32_t i = n; i; i--)
@@ -123,6 +149,12 @@ __attribute__((noreturn)) void engine_workload_run(const struct demo_opts *o)
 		uprintf("workload: syscall, %u int $0x80 round trips\n", n);
 		uflush();
 		w.sum = calls(n, 0);
+		break;
+	case WORKLOAD_CHECKSUM:
+		n = n ? n : CHECKSUM_ROUNDS;
+		uprintf("workload: checksum, %u rounds over %u MiB\n", n, CHECKSUM_WORDS >> 17);
+		uflush();
+		checksum_rounds(&w, n);
 		break;
 	default: /* WORKLOAD_MIXED */
 		n = n ? n : MIXED_ROUNDS;

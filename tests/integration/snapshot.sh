@@ -167,6 +167,29 @@ py "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/desk-vnc.png" "$TMP/desk-
 expect_in "the broker serves the restored picture" "SAME" "$out"
 stop "$ATT" "$BRK"
 
+# `hyperdesk run --restore`: the same desktop comes back behind run's own broker, and a VNC
+# client connecting to it sees the restored picture.
+timeout -k 5 60 "$HD" run --restore "$TMP/desk.snap" --vnc 127.0.0.1:0 --rdp off \
+	--serial "$TMP/run-restored.console" >"$TMP/run-restored.out" 2>"$TMP/run-restored.err" &
+RUNR=$!
+PIDS="$PIDS $RUNR"
+RPORT=""
+for _ in $(seq 100); do
+	RPORT=$(sed -n 's/.*VNC at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/run-restored.err" | head -n1)
+	[ -n "$RPORT" ] && break
+	sleep 0.1
+done
+expect_in "run --restore says what it restores" "restoring $TMP/desk.snap" \
+	"$(cat "$TMP/run-restored.err")"
+hd shot "vnc://127.0.0.1:$RPORT" -o "$TMP/desk-run.png" --settle 800 --timeout 20000
+expect_rc "a VNC shot of the desktop restored by run" 0
+py "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/desk-run.png" "$TMP/desk-a.png"
+expect_in "run --restore serves the restored picture" "SAME" "$out"
+hd run --restore "$TMP/desk.snap" --memory 512 --rdp off
+expect_rc "run --restore with --memory is refused" 1
+expect_in "run --restore names the conflict" "--memory conflicts with --restore" "$err"
+stop "$RUNR"
+
 # A GPU section of layout version 1 (an older build's) is refused plainly: the version in the
 # section header changed, and the end record's checksum of the headers made to match.
 py - "$TMP/desk.snap" "$TMP/gpu-v1.snap" <<'PY'

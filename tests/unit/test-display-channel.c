@@ -73,6 +73,10 @@ static struct hd_chan_msg sample(enum hd_chan_type t)
 		m.u.bye.code = 3;
 		strcpy(m.u.bye.text, "the VM stopped");
 		break;
+	case HD_CHAN_VMID:
+		m.u.vmid.id = 0x0123456789abcdefull;
+		m.u.vmid.flags = HD_CHAN_VMID_ARRIVED;
+		break;
 	}
 	return m;
 }
@@ -80,7 +84,7 @@ static struct hd_chan_msg sample(enum hd_chan_type t)
 static void test_roundtrip(void **state)
 {
 	uint8_t buf[HD_CHAN_MAX_PACKET], again[HD_CHAN_MAX_PACKET];
-	for (int t = HD_CHAN_HELLO; t <= HD_CHAN_BYE; t++) {
+	for (int t = HD_CHAN_HELLO; t <= HD_CHAN_VMID; t++) {
 		struct hd_chan_msg m = sample((enum hd_chan_type)t), d;
 		size_t len = hd_chan_encode(&m, buf, sizeof(buf));
 		assert_true(len >= HD_CHAN_HDR_SIZE);
@@ -139,6 +143,8 @@ static void unknown_type(uint8_t *buf, size_t *len) { buf[0] = 99; }
 static void reserved_bits(uint8_t *buf, size_t *len) { buf[2] = 1; }
 static void tiny_display(uint8_t *buf, size_t *len) { buf[12] = 8; buf[13] = 0; }
 static void length_lies(uint8_t *buf, size_t *len) { buf[4] ^= 4; }
+static void zero_id(uint8_t *buf, size_t *len) { memset(buf + 8, 0, 8); }
+static void unknown_flag(uint8_t *buf, size_t *len) { buf[16] = 2; }
 
 static void test_hostile(void **state)
 {
@@ -163,6 +169,10 @@ static void test_hostile(void **state)
 		{HD_CHAN_ACK, unknown_type, 0, "unknown message type"},
 		{HD_CHAN_ACK, reserved_bits, 0, "reserved"},
 		{HD_CHAN_BYE, length_lies, 0, "bytes"},
+		{HD_CHAN_VMID, zero_id, 0, "id 0"},
+		{HD_CHAN_VMID, unknown_flag, 0, "unknown flags"},
+		{HD_CHAN_VMID, truncate_one, 0, "wrong size"},
+		{HD_CHAN_VMID, NULL, 1, "file descriptors"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = 0;

@@ -419,6 +419,44 @@ static void test_delivery(void **state)
 	assert_int_equal(st.bad_buffers, 1);
 }
 
+/* While the VM is paused nothing reaches guest RAM: events wait, in order, and go in on
+ * resume. */
+static void test_paused(void **state)
+{
+	struct fx *f = *state;
+	struct hv_input_event ev;
+	struct hv_input_stats st;
+	uint32_t len;
+
+	driver_start(f);
+	post(f, 0, 4, 8, false, true);
+	uint16_t used_before = used_idx(f, 0);
+	hv_input_virtio_ops()->pause(f->dev, true);
+	struct hv_input_event abs[3] = {{EV_ABS, 0, 100}, {EV_ABS, 1, 200}, {EV_SYN, 0, 0}};
+	hv_input_send(f->dev, abs, 3);
+	assert_int_equal(used_idx(f, 0), used_before);
+	assert_int_equal(f->irq_level, 0);
+	assert_false(take_event(f, &ev, &len));
+	hv_input_get_stats(f->dev, &st);
+	assert_int_equal(st.pending, 3);
+	assert_int_equal(st.dropped, 0);
+	/* New buffers from the guest while paused (its last notify) change nothing either. */
+	post(f, 0, 1, 8, false, true);
+	assert_int_equal(used_idx(f, 0), used_before);
+
+	hv_input_virtio_ops()->pause(f->dev, false);
+	assert_int_equal(f->irq_level, 1);
+	assert_true(take_event(f, &ev, &len));
+	assert_int_equal(ev.value, 100);
+	assert_true(take_event(f, &ev, &len));
+	assert_int_equal(ev.value, 200);
+	assert_true(take_event(f, &ev, &len));
+	assert_int_equal(ev.type, EV_SYN);
+	hv_input_get_stats(f->dev, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.delivered, 3);
+}
+
 static void test_overflow(void **state)
 {
 	struct fx *f = *state;
@@ -516,6 +554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_config, setup_kbd, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery, setup_tablet, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup_tablet, teardown),
+		cmocka_unit_test_setup_teardown(test_paused, setup_tablet, teardown),
 		cmocka_unit_test_setup_teardown(test_status_queue, setup_kbd, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup_kbd, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_ring, setup_kbd, teardown),

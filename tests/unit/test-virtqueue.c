@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hd-common.h"
+#include "hv-internal.h" /* the dirty bitmap */
 #include "hv.h"
 
 #define MEM_SIZE  (16ull << 20)
@@ -174,6 +175,36 @@ static int teardown(void **state)
 	hv_mem_fini(&f->mem);
 	free(f);
 	return 0;
+}
+
+/* While a migration traces writes, returning a chain marks the used ring and the chain's
+ * writable buffers dirty (devices write them through host pointers), not its readable ones. */
+static void test_push_marks_dirty(void **state)
+{
+	struct fx *f = *state;
+	struct hv_vq_elem *e = &f->elem;
+	struct hv_dirty *d = hv_dirty_new(MEM_SIZE / 4096);
+	uint64_t *out = calloc(hv_dirty_words(d), sizeof(*out));
+
+	f->mem.dirty = d;
+	hv_dirty_set_active(d, true);
+	set_desc(f, DESC_GPA, 0, BUF_GPA, 100, F_NEXT, 1);
+	set_desc(f, DESC_GPA, 1, BUF_GPA + 0x5000, 0x2000, F_WRITE, 0); /* two pages */
+	avail_add(f, 0);
+	hv_dirty_take(d, out); /* what the test itself wrote */
+	assert_int_equal(hv_vq_pop(vq0(f), e), 1);
+	assert_int_equal(hv_dirty_take(d, out), 0); /* reading marks nothing */
+	assert_int_equal(hv_vq_push(vq0(f), e, 10), 0);
+	assert_int_equal(hv_dirty_take(d, out), 3);
+#define BIT(gpa) ((out[((gpa) >> 12) / 64] >> (((gpa) >> 12) % 64)) & 1)
+	assert_true(BIT(USED_GPA));
+	assert_true(BIT(BUF_GPA + 0x5000));
+	assert_true(BIT(BUF_GPA + 0x6000));
+	assert_false(BIT(BUF_GPA));
+#undef BIT
+	f->mem.dirty = NULL;
+	hv_dirty_free(d);
+	free(out);
 }
 
 /* A malformed chain must leave the queue broken, the device asking for a reset and the
@@ -730,7 +761,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-	    T(test_good_chain),
+	    T(test_push_marks_dirty),
+		T(test_good_chain),
 	    T(test_empty_ring),
 	    T(test_not_ready),
 	    T(test_zero_length_skipped),
