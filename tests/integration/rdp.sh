@@ -279,8 +279,10 @@ fi
 # A host without libavcodec: the broker says so once and GFX clients that want H.264 get
 # Planar (lossless) instead. hide-avcodec.so makes dlopen of libavcodec fail.
 HIDE="$(dirname "$GUESTS")/integration/hide-avcodec.so"
+# A sanitizer build wants its runtime first among preloaded libraries.
+ASAN_RT=$(ldd "$HD" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*libasan[^ ]*\).*/\1/p' | head -n1)
 if [ -f "$HIDE" ]; then
-	if LD_PRELOAD=$HIDE start_run noav --rdp 127.0.0.1:0 --state-dir "$TMP/state" -v -v -C still=1; then
+	if LD_PRELOAD="${ASAN_RT:+$ASAN_RT }$HIDE" start_run noav --rdp 127.0.0.1:0 --state-dir "$TMP/state" -v -v -C still=1; then
 		NRDP=$(sed -n 's/.*RDP at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/noav.err" | head -n1)
 		for i in 1 2; do
 			timeout -k 2 40 "$HD" shot "rdp://127.0.0.1:$NRDP" --size 1280x720 --gfx \
