@@ -1,6 +1,6 @@
-/* builtin-shot.c: `hyperdesk shot vnc://HOST:PORT --size WxH -o FILE.png`: captures what a VNC
- * session at that shape shows, for CI and benchmarks. Not a viewer (clients/shot.c does the
- * work). */
+/* builtin-shot.c: `hyperdesk shot vnc://HOST:PORT|rdp://HOST:PORT --size WxH -o FILE.png`:
+ * captures what a VNC or RDP session at that shape shows, for CI and benchmarks. Not a viewer
+ * (clients/shot.c and clients/rdpshot.c do the work). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +13,36 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hyperdesk shot vnc://HOST:PORT [--size WxH] -o FILE.png [OPTIONS]\n\n"
-		"Connects to a VNC server, asks for a display of WxH (SetDesktopSize), waits\n"
-		"until the frame at that size has been still for --settle ms, and saves it as\n"
-		"a PNG. Without --size it keeps the server's size. Exits 0 when saved, 1 when\n"
-		"not (unreachable, refused, no stable frame in time), 2 on a usage error.\n\n"
+		"usage: hyperdesk shot vnc://HOST:PORT [--size WxH] -o FILE.png [OPTIONS]\n"
+		"       hyperdesk shot rdp://HOST:PORT [--size WxH] [--gfx] -o FILE.png [OPTIONS]\n\n"
+		"Connects to a VNC server and asks for a display of WxH (SetDesktopSize), or to\n"
+		"an RDP server (TLS; its certificate is accepted for this connection only, never\n"
+		"stored) with a desktop of WxH, waits until the frame at that size has been\n"
+		"still for --settle ms, and saves it as a PNG. Without --size it keeps the\n"
+		"server's size (RDP: 1024x768). No X display is needed. Exits 0 when saved, 1\n"
+		"when not (unreachable, refused, no stable frame in time), 2 on a usage error.\n\n"
 		"  -s, --size WxH            the display shape to ask for (16..8192 each way)\n"
 		"  -o, --output FILE.png     where to save the frame\n"
 		"  -e, --encodings LIST      VNC encodings, best first (default \"zrle copyrect\n"
 		"                            hextile raw\": lossless; \"tight\" is JPEG)\n"
+		"      --gfx[=h264|planar]   RDP: offer the graphics pipeline, with H.264 (AVC420;\n"
+		"                            the default) or without (the server picks a lossless\n"
+		"                            codec), and fail if frames arrive without it; by\n"
+		"                            default the client takes SurfaceBits\n"
+		"      --scale PERCENT       RDP: the desktop scale factor to announce (100..500)\n"
+		"      --monitors LAYOUT     RDP: announce monitors, WxH+X+Y[,WxH+X+Y...] (X and Y\n"
+		"                            may be negative: 1280x720-1280+0), the first the\n"
+		"                            primary at +0+0; the desktop size is their bounding\n"
+		"                            box unless --size says otherwise (at most 16)\n"
+		"      --slow MS             RDP with --gfx: hold every frame MS before it is\n"
+		"                            acknowledged (a slow client, for tests)\n"
+		"      --stream MS           receive for MS after the first frame instead of\n"
+		"                            waiting for a still one (with --stats: frames, fps)\n"
 		"      --timeout MS          give up after MS (default 30000)\n"
 		"      --settle MS           still for this long counts as stable (default 400)\n"
 		"      --password-file FILE  the VNC password, if the server wants one\n"
 		"      --stats               print connect and resize times on stdout\n"
-		"  -v, --verbose             log the VNC client's messages\n");
+		"  -v, --verbose             log the client's messages\n");
 }
 
 static int parse_size(const char *s, uint32_t *w, uint32_t *h)
@@ -56,7 +72,75 @@ static int parse_ms(const char *opt, const char *s, unsigned *out)
 	return 0;
 }
 
-enum { OPT_TIMEOUT = 300, OPT_SETTLE, OPT_PW, OPT_STATS };
+enum {
+	OPT_TIMEOUT = 300,
+	OPT_SETTLE,
+	OPT_PW,
+	OPT_STATS,
+	OPT_GFX,
+	OPT_SCALE,
+	OPT_SLOW,
+	OPT_STREAM,
+	OPT_MONITORS
+};
+
+/* One signed coordinate of a geometry: '+' or '-' and digits. */
+static int parse_coord(const char **s, int32_t *out)
+{
+	char sign = **s;
+	if (sign != '+' && sign != '-')
+		return -1;
+	char *end;
+	unsigned long v = strtoul(*s + 1, &end, 10);
+	if (end == *s + 1 || v > 65535)
+		return -1;
+	*out = sign == '-' ? -(int32_t)v : (int32_t)v;
+	*s = end;
+	return 0;
+}
+
+/* WxH+X+Y[,WxH+X+Y...] into cfg->monitors; the first must be at +0+0 (the primary, which RDP
+ * puts at the origin), and the bounding box must fit a desktop (at most 8192 each way). */
+static int parse_monitors(const char *arg, struct shot_config *cfg)
+{
+	const char *s = arg;
+	int32_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+	for (cfg->nr_monitors = 0; *s; cfg->nr_monitors++) {
+		if (cfg->nr_monitors == SHOT_MAX_MONITORS)
+			return -1;
+		struct shot_monitor *m = &cfg->monitors[cfg->nr_monitors];
+		char *end;
+		unsigned long w = strtoul(s, &end, 10);
+		if (end == s || (*end != 'x' && *end != 'X'))
+			return -1;
+		s = end + 1;
+		unsigned long h = strtoul(s, &end, 10);
+		if (end == s || w < 16 || h < 16 || w > 8192 || h > 8192)
+			return -1;
+		s = end;
+		if (parse_coord(&s, &m->x) < 0 || parse_coord(&s, &m->y) < 0)
+			return -1;
+		m->width = (uint32_t)w;
+		m->height = (uint32_t)h;
+		if (!cfg->nr_monitors && (m->x || m->y))
+			return -1;
+		x0 = m->x < x0 ? m->x : x0;
+		y0 = m->y < y0 ? m->y : y0;
+		x1 = m->x + (int32_t)w > x1 ? m->x + (int32_t)w : x1;
+		y1 = m->y + (int32_t)h > y1 ? m->y + (int32_t)h : y1;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	if (!cfg->nr_monitors || x1 - x0 > 8192 || y1 - y0 > 8192)
+		return -1;
+	if (!cfg->width) {
+		cfg->width = (uint32_t)(x1 - x0);
+		cfg->height = (uint32_t)(y1 - y0);
+	}
+	return 0;
+}
 
 int cmd_shot(int argc, char **argv)
 {
@@ -68,6 +152,11 @@ int cmd_shot(int argc, char **argv)
 		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"password-file", required_argument, NULL, OPT_PW},
 		{"stats", no_argument, NULL, OPT_STATS},
+		{"gfx", optional_argument, NULL, OPT_GFX},
+		{"scale", required_argument, NULL, OPT_SCALE},
+		{"slow", required_argument, NULL, OPT_SLOW},
+		{"stream", required_argument, NULL, OPT_STREAM},
+		{"monitors", required_argument, NULL, OPT_MONITORS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -80,6 +169,7 @@ int cmd_shot(int argc, char **argv)
 	};
 	char host[300], password[128];
 	bool stats = false;
+	const char *monitors = NULL;
 	int opt;
 
 	optind = 1;
@@ -127,6 +217,39 @@ int cmd_shot(int argc, char **argv)
 		case OPT_STATS:
 			stats = true;
 			break;
+		case OPT_GFX:
+			if (optarg && strcmp(optarg, "h264") && strcmp(optarg, "planar")) {
+				fprintf(stderr, "hyperdesk shot: --gfx: '%s' is not h264 or planar\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.gfx = true;
+			cfg.gfx_h264 = !optarg || !strcmp(optarg, "h264");
+			cfg.gfx_required = true;
+			break;
+		case OPT_SCALE: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v < 100 || v > 500) {
+				fprintf(stderr, "hyperdesk shot: --scale: '%s' is not a percentage "
+						"from 100 to 500\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.scale = (unsigned)v;
+			break;
+		}
+		case OPT_SLOW:
+			if (parse_ms("--slow", optarg, &cfg.slow_ms) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_STREAM:
+			if (parse_ms("--stream", optarg, &cfg.stream_ms) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_MONITORS:
+			monitors = optarg;
+			break;
 		case 'v':
 			hd_log_set_level(HD_LOG_DEBUG);
 			break;
@@ -136,13 +259,32 @@ int cmd_shot(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || !cfg.output) {
-		fprintf(stderr, "hyperdesk shot: need one vnc://HOST:PORT and -o FILE.png; try "
-				"'hyperdesk shot --help'\n");
+		fprintf(stderr, "hyperdesk shot: need one vnc://HOST:PORT or rdp://HOST:PORT and -o "
+				"FILE.png; try 'hyperdesk shot --help'\n");
 		return CLI_EXIT_USAGE;
 	}
 	const char *url = argv[optind];
-	if (!strncmp(url, "vnc://", 6))
+	bool rdp = !strncmp(url, "rdp://", 6);
+	if (!strncmp(url, "vnc://", 6) || rdp)
 		url += 6;
+	if (rdp)
+		cfg.port = 3389;
+	if (!rdp && (cfg.gfx || cfg.scale || cfg.slow_ms || cfg.stream_ms || monitors)) {
+		fprintf(stderr, "hyperdesk shot: --gfx, --scale, --slow, --stream and --monitors are "
+				"for rdp:// only\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* After --size, whichever came first: the bounding box is only the default size. */
+	if (monitors && parse_monitors(monitors, &cfg) < 0) {
+		fprintf(stderr, "hyperdesk shot: --monitors: '%s' is not WxH+X+Y[,WxH+X+Y...] with "
+				"the first at +0+0, at most 16, within 8192x8192\n",
+			monitors);
+		return CLI_EXIT_USAGE;
+	}
+	if (rdp && !rdpshot_available()) {
+		fprintf(stderr, "hyperdesk shot: this build has no RDP client\n");
+		return 1;
+	}
 	char spec[300];
 	snprintf(spec, sizeof(spec), "%s", url);
 	size_t n = strlen(spec);
@@ -157,9 +299,18 @@ int cmd_shot(int argc, char **argv)
 	}
 	cfg.host = host;
 	struct shot_result res = {0};
-	if (shot_run(&cfg, &res) < 0)
+	if ((rdp ? rdpshot_run(&cfg, &res) : shot_run(&cfg, &res)) < 0)
 		return 1;
-	if (stats)
+	if (stats && rdp && cfg.stream_ms)
+		printf("size %ux%u connect_ms %u active_ms %u frames %u gfx_frames %u stream_ms %u "
+		       "stream_frames %u fps %.1f\n",
+		       res.width, res.height, res.connect_ms, res.active_ms, res.updates, res.gfx_frames,
+		       res.stream_ms, res.stream_frames,
+		       res.stream_ms ? res.stream_frames * 1000.0 / res.stream_ms : 0.0);
+	else if (stats && rdp)
+		printf("size %ux%u connect_ms %u active_ms %u frames %u gfx_frames %u\n", res.width,
+		       res.height, res.connect_ms, res.active_ms, res.updates, res.gfx_frames);
+	else if (stats)
 		printf("size %ux%u connect_ms %u shape_ms %u updates %u\n", res.width, res.height,
 		       res.connect_ms, res.shape_ms, res.updates);
 	return 0;

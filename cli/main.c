@@ -15,7 +15,7 @@ static const struct {
 	{"vmm", cmd_vmm, "run one VM: a guest, its devices and its control socket"},
 	{"ctl", cmd_ctl, "send one command to a VM's control socket and print the reply"},
 	{"broker", cmd_broker, "serve VMs' displays to VNC clients, each session at its own shape"},
-	{"shot", cmd_shot, "capture a VNC session at a chosen shape to a PNG"},
+	{"shot", cmd_shot, "capture a VNC or RDP session at a chosen shape to a PNG"},
 	{"migrate", cmd_migrate, "move a running VM to a 'vmm --incoming' over TCP, live"},
 };
 

@@ -159,6 +159,10 @@ void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *w
 /* The physical size of w x h pixels at dpi_x100 / 100 dots per inch, rounded (0 x 0 for 0). */
 void broker_size_mm(uint32_t w, uint32_t h, uint32_t dpi_x100, uint32_t *wmm, uint32_t *hmm);
 
+/* damage.c: drops empty rectangles and ones inside others from r[0..n), and makes a list
+ * that covers its bounding box at least once over that box; returns the new count. */
+unsigned bk_damage_simplify(struct hd_chan_rect *r, unsigned n);
+
 /* session.c: the thread that serves one VNC client on socket sock. */
 void *session_thread(void *arg);
 struct session_arg {

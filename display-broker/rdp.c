@@ -1,9 +1,10 @@
 /* rdp.c: one RDP client session (FreeRDP 2 server, TLS or NLA) on a thread of its own: the
  * client's layout (one head a monitor) becomes the session's wanted shapes, the heads'
- * framebuffers go out as raw SurfaceBits (damaged rectangles only), DesktopResize follows the
- * guest's mode, and keyboard (scancodes) and mouse go to the VM as INPUT. Not the listener or
- * the policy (broker.c), NLA (rdp-nla.c), layouts (rdp-layout.c) or Display Control
- * (rdp-disp.c); no GFX/H.264 yet. */
+ * framebuffers go out through the graphics pipeline (one monitor) or as raw SurfaceBits
+ * (damaged rectangles only), ResetGraphics or DesktopResize follows the guest's mode, and
+ * keyboard (scancodes) and mouse go to the VM as INPUT. Not the listener or the policy
+ * (broker.c), NLA (rdp-nla.c), layouts (rdp-layout.c), Display Control (rdp-disp.c) or the
+ * graphics pipeline itself (rdp-gfx.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include <winpr/synch.h>
 #include <winpr/wlog.h>
 
+#include "rdp-gfx.h"
 #include "rdp-internal.h"
 
 #define TAG RDP_TAG
@@ -61,8 +63,9 @@ struct rdp_local {
 	 * it as a layout, which is no request of its user. */
 	uint32_t echo_w, echo_h;
 	struct rdp_nla nla;
-	HANDLE vcm; /* the virtual channel manager (Display Control), or NULL */
+	HANDLE vcm; /* the virtual channel manager (Display Control, GFX), or NULL */
 	struct rdp_disp *disp;
+	struct rdp_gfx *gfx; /* the graphics pipeline (one-monitor clients that have it), or NULL */
 	uint8_t *buf; /* one SurfaceBits payload, bottom-up rows */
 	size_t buf_cap;
 	uint32_t buttons; /* the RFB-style mask we last sent */
@@ -278,6 +281,7 @@ static BOOL on_post_connect(freerdp_peer *peer)
 		pthread_mutex_lock(&l->b->lock);
 		l->s->hold = false;
 		pthread_mutex_unlock(&l->b->lock);
+		l->gfx = rdp_gfx_new(peer, l->vcm, l->s->id);
 		return TRUE;
 	}
 	for (unsigned i = 0; i < lay.nr; i++)
@@ -291,6 +295,9 @@ static BOOL on_post_connect(freerdp_peer *peer)
 		l->height = lay.height;
 	}
 	want_layout(l, &lay, true);
+	/* The graphics pipeline maps one surface to one output; several monitors get SurfaceBits. */
+	if (!multi(l))
+		l->gfx = rdp_gfx_new(peer, l->vcm, l->s->id);
 	return TRUE;
 }
 
@@ -414,12 +421,21 @@ static bool send_frame(struct rdp_local *l, const struct hd_chan_rect *damage, u
 	return true;
 }
 
-/* Resizes the client's desktop to w x h: DesktopResize, after which the client reactivates.
- * The one place a session changes the client's size (a GFX session would reset its
- * graphics here instead). Returns false to end the session. */
+/* Resizes the client's desktop to w x h: ResetGraphics when the graphics pipeline is up (no
+ * reactivation round trip), else DesktopResize, after which the client reactivates. The one
+ * place a session changes the client's size. Returns false to end the session. */
 static bool resize_client(struct rdp_local *l, uint32_t w, uint32_t h)
 {
 	rdpSettings *st = l->peer->settings;
+	if (rdp_gfx_active(l->gfx)) {
+		hd_info(TAG, "session %u: resetting the client's graphics to %ux%u", l->s->id, w, h);
+		st->DesktopWidth = w;
+		st->DesktopHeight = h;
+		l->width = w;
+		l->height = h;
+		l->full = true;
+		return rdp_gfx_reset(l->gfx, w, h);
+	}
 	if (!st->DesktopResize) {
 		hd_info(TAG, "session %u: the client cannot resize to %ux%u", l->s->id, w, h);
 		return false;
@@ -464,6 +480,25 @@ static void client_layout(struct rdp_local *l, const struct rdp_layout *lay)
 	want_layout(l, &one, false);
 }
 
+/* A frame through the graphics pipeline (rdp-gfx.c), after a ResetGraphics when the client's
+ * size is not the surface's. */
+static bool update_gfx(struct rdp_local *l, const struct hd_chan_rect *damage, unsigned n)
+{
+	if (!rdp_gfx_surface_is(l->gfx, l->width, l->height)) {
+		if (!rdp_gfx_reset(l->gfx, l->width, l->height))
+			return false;
+		l->full = true;
+	}
+	if (l->suppressed || (!l->full && !n))
+		return true;
+	bool full = l->full;
+	l->full = false;
+	if (!rdp_gfx_send_frame(l->gfx, l->view[0].src, damage, n, full, &l->bytes_sent))
+		return false;
+	l->frames_sent++;
+	return true;
+}
+
 /* Brings the client up to date with the session's heads. Returns false to end the session. */
 static bool update(struct rdp_local *l)
 {
@@ -477,6 +512,15 @@ static bool update(struct rdp_local *l)
 	struct rdp_layout lay;
 	if (l->disp && rdp_disp_take(l->disp, &lay))
 		client_layout(l, &lay);
+
+	/* GFX: nothing goes out while the channel negotiates, and a client that has not
+	 * acknowledged enough frames gets none: its damage accumulates in s->damage. */
+	if (l->gfx && !rdp_gfx_poll(l->gfx)) {
+		rdp_gfx_free(l->gfx);
+		l->gfx = NULL;
+		l->full = true;
+	}
+	bool hold = l->gfx && !rdp_gfx_can_send(l->gfx);
 
 	pthread_mutex_lock(&b->lock);
 	if (s->closing) {
@@ -510,7 +554,7 @@ static bool update(struct rdp_local *l)
 		}
 		if (any_changed) {
 			s->nr_damage = 0;
-		} else if (l->activated && !l->suppressed) {
+		} else if (l->activated && !l->suppressed && !hold) {
 			nr_damage = s->nr_damage;
 			memcpy(damage, s->damage, nr_damage * sizeof(damage[0]));
 			s->nr_damage = 0;
@@ -550,6 +594,9 @@ static bool update(struct rdp_local *l)
 		}
 		l->want_until = 0;
 	}
+	nr_damage = bk_damage_simplify(damage, nr_damage); /* no pixel twice */
+	if (l->gfx)
+		return hold || update_gfx(l, damage, nr_damage);
 	if (l->suppressed || (!l->full && !nr_damage))
 		return true;
 	return send_frame(l, damage, nr_damage);
@@ -595,7 +642,7 @@ static bool setup(struct rdp_local *l, int sock)
 	st->FrameMarkerCommandEnabled = TRUE;
 	st->RemoteFxCodec = FALSE;
 	st->NSCodec = FALSE;
-	st->SupportGraphicsPipeline = FALSE;
+	st->SupportGraphicsPipeline = TRUE; /* what the client supports is known at post-connect */
 	st->SupportDisplayControl = TRUE;
 	st->CompressionEnabled = FALSE;
 	peer->PostConnect = on_post_connect;
@@ -683,10 +730,12 @@ void *rdp_session_thread(void *arg)
 	}
 	if (l.nla.users) /* still set: the client never got past NLA */
 		rdp_nla_log_failure(&l.nla);
+	rdp_gfx_log_stats(l.gfx);
 	hd_info(TAG, "session %u: RDP client gone (%llu frames, %llu bytes)", l.s->id,
 		(unsigned long long)l.frames_sent, (unsigned long long)l.bytes_sent);
 out:
 	rdp_disp_free(l.disp);
+	rdp_gfx_free(l.gfx); /* before the channel manager it uses */
 	if (l.vcm)
 		WTSCloseServer(l.vcm);
 	if (l.peer) {

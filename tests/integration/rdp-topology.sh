@@ -149,7 +149,7 @@ if wait_line "display: head 0 1024x700" 150; then
 	DISPLAY=$X1 timeout 10 xdotool windowsize "$W" 900 600 >/dev/null 2>&1
 	wait_line "display: head 0 900x600" 150 && ok "resizing xfreerdp's window to 900x600 makes the guest 900x600" ||
 		not_ok "the window resize never reached the guest" "$(grep display "$LOG" | tail -3)" "$(grep -E 'layout|Display' "$TMP/nla.err" | tail -3)"
-	wait_log "$TMP/nla.err" "resizing the client to 900x600" && ok "the client is resized to the guest's 900x600" ||
+	wait_log "$TMP/nla.err" "(resizing the client|resetting the client.s graphics) to 900x600" && ok "the client is resized to the guest's 900x600" ||
 		not_ok "the client was not resized to 900x600" "$(grep rdp "$TMP/nla.err" | tail -3)"
 else
 	not_ok "/dynamic-resolution: the guest never took 1024x700" "$(tail -3 "$TMP/xfreerdp-dyn.log")"
@@ -270,14 +270,14 @@ start_xvfb 1280x720 || { not_ok "no Xvfb for the victim"; finish; }
 XB=$XDISP XBP=$XPID
 client survivor "$XA" /sec:tls /size:1280x720
 SP=$CP
-wait_log "$TMP/busy.err" "session [0-9]+: first frame 1280x720" || not_ok "the survivor never got a frame"
+wait_log "$TMP/busy.err" "rdp: info: session [0-9]+: first frame 1280x720 [0-9]+ ms after connect" || not_ok "the survivor never got a frame"
 client victim "$XB" /sec:tls /size:1280x720
 VP=$CP
 for _ in $(seq 150); do
-	[ "$(grep -cE "session [0-9]+: first frame 1280x720" "$TMP/busy.err")" -ge 2 ] && break
+	[ "$(grep -cE "rdp: info: session [0-9]+: first frame 1280x720 [0-9]+ ms after connect" "$TMP/busy.err")" -ge 2 ] && break
 	sleep 0.1
 done
-VID=$(grep -E "session [0-9]+: first frame 1280x720" "$TMP/busy.err" | tail -n1 | sed 's/.*session \([0-9]*\):.*/\1/')
+VID=$(grep -E "rdp: info: session [0-9]+: first frame 1280x720 [0-9]+ ms after connect" "$TMP/busy.err" | tail -n1 | sed 's/.*session \([0-9]*\):.*/\1/')
 sleep 1 # the video workload keeps frames going out to it
 VICTIM=$(pgrep -P "$VP" | head -n1)
 if [ -n "$VICTIM" ] && [ -n "$VID" ]; then
@@ -318,7 +318,7 @@ for i in $(seq 20); do
 done
 n=0
 for _ in $(seq 600); do
-	n=$(($(grep -cE "session [0-9]+: first frame 640x480" "$TMP/crowd.err")))
+	n=$(($(grep -cE "rdp: info: session [0-9]+: first frame 640x480 [0-9]+ ms after connect" "$TMP/crowd.err")))
 	[ "$n" -ge 20 ] && break
 	sleep 0.2
 done
