@@ -32,15 +32,12 @@ expect_in "status names the memory file" "\"memory_file\":\"$IMG\"" "$out"
 hd vmm --memory 512 --memory-file "$IMG" --serial none --guest-cmdline exit=5
 expect_rc "a second VM on the same memory file is refused" 1
 expect_in "the refusal says why" "is in use by another VM" "$err"
-released=0
+# A busy guest touches its working set again at once, so what these free (net) may be nothing;
+# that a release frees memory is checked on the idle desktop below.
 for i in 1 2 3; do
 	hd ctl "$TMP/c.sock" memory-release
 	expect_rc "memory-release $i while the workload runs" 0
-	n=$(json_num released_bytes "$out")
-	released=$((released + ${n:-0}))
 done
-[ "$released" -gt 0 ] && ok "memory-release gave back $released bytes" ||
-	not_ok "memory-release released nothing" "$out"
 case "$(cat "$TMP/c.console")" in
 *checksum:*) not_ok "the workload ended before the releases; raise ROUNDS" ;;
 *) ok "the releases came before the workload's end" ;;
