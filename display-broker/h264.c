@@ -1,19 +1,16 @@
 /* h264.c: H.264 encoding for RDPGFX AVC420 sessions with FFmpeg's libx264 encoder (ultrafast,
  * zerolatency, constant QP, no B-frames), libavcodec loaded with dlopen on first use; and the
  * BGRX to YUV 4:2:0 conversion in plain C. Not the GFX channel (rdp-gfx.c). */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavutil/frame.h>
-#include <libavutil/macros.h>
 #include <libavutil/opt.h>
 
 #include "h264.h"
+#include "hd-av.h"
 #include "hd-common.h"
 
 #define TAG "h264"
@@ -22,28 +19,9 @@
 /* No periodic key frames: the transport is reliable, the client decodes every frame. */
 #define GOP_INFINITE (1 << 30)
 
-/* Like vgpu/png.c: libavcodec pulls in about 90 shared libraries, so the broker loads it when
- * the first AVC420 session needs it, not at start-up. */
-#define AVCODEC_SONAME "libavcodec.so." AV_STRINGIFY(LIBAVCODEC_VERSION_MAJOR)
-#define AVUTIL_SONAME  "libavutil.so." AV_STRINGIFY(LIBAVUTIL_VERSION_MAJOR)
-
+/* libavcodec is loaded (hd-av.h) when the first AVC420 session needs it, not at start-up. */
 static struct {
-	const AVCodec *(*find_encoder_by_name)(const char *);
-	AVCodecContext *(*alloc_context3)(const AVCodec *);
-	int (*open2)(AVCodecContext *, const AVCodec *, AVDictionary **);
-	int (*send_frame)(AVCodecContext *, const AVFrame *);
-	int (*receive_packet)(AVCodecContext *, AVPacket *);
-	void (*free_context)(AVCodecContext **);
-	AVPacket *(*packet_alloc)(void);
-	void (*packet_free)(AVPacket **);
-	void (*packet_unref)(AVPacket *);
-	AVFrame *(*frame_alloc)(void);
-	int (*frame_get_buffer)(AVFrame *, int);
-	int (*frame_make_writable)(AVFrame *);
-	void (*frame_free)(AVFrame **);
-	int (*opt_set)(void *, const char *, const char *, int);
-	uint8_t *(*packet_get_side_data)(const AVPacket *, enum AVPacketSideDataType, size_t *);
-	void (*log_set_level)(int);
+	const struct hd_av *f;
 	const AVCodec *codec;
 	char error[160];
 } av;
@@ -57,51 +35,15 @@ struct h264_enc {
 	int64_t pts;
 };
 
-static void *av_sym(void *lib, const char *soname, const char *name)
-{
-	void *p = lib ? dlsym(lib, name) : NULL;
-	if (!p && !av.error[0])
-		snprintf(av.error, sizeof(av.error), "%s lacks %s", soname, name);
-	return p;
-}
-
 static void av_load(void)
 {
-	void *codec = dlopen(AVCODEC_SONAME, RTLD_NOW | RTLD_LOCAL);
-	void *util = dlopen(AVUTIL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!codec || !util) {
-		snprintf(av.error, sizeof(av.error), "cannot load %s (install FFmpeg's libavcodec)",
-			 !codec ? AVCODEC_SONAME : AVUTIL_SONAME);
-	} else {
-		/* POSIX allows converting dlsym's object pointer to a function pointer. */
-#define AV_LOAD(field, lib, soname, name) *(void **)&av.field = av_sym(lib, soname, name)
-		AV_LOAD(find_encoder_by_name, codec, AVCODEC_SONAME,
-			"avcodec_find_encoder_by_name");
-		AV_LOAD(alloc_context3, codec, AVCODEC_SONAME, "avcodec_alloc_context3");
-		AV_LOAD(open2, codec, AVCODEC_SONAME, "avcodec_open2");
-		AV_LOAD(send_frame, codec, AVCODEC_SONAME, "avcodec_send_frame");
-		AV_LOAD(receive_packet, codec, AVCODEC_SONAME, "avcodec_receive_packet");
-		AV_LOAD(free_context, codec, AVCODEC_SONAME, "avcodec_free_context");
-		AV_LOAD(packet_alloc, codec, AVCODEC_SONAME, "av_packet_alloc");
-		AV_LOAD(packet_free, codec, AVCODEC_SONAME, "av_packet_free");
-		AV_LOAD(packet_unref, codec, AVCODEC_SONAME, "av_packet_unref");
-		AV_LOAD(frame_alloc, util, AVUTIL_SONAME, "av_frame_alloc");
-		AV_LOAD(frame_get_buffer, util, AVUTIL_SONAME, "av_frame_get_buffer");
-		AV_LOAD(frame_make_writable, util, AVUTIL_SONAME, "av_frame_make_writable");
-		AV_LOAD(frame_free, util, AVUTIL_SONAME, "av_frame_free");
-		AV_LOAD(opt_set, util, AVUTIL_SONAME, "av_opt_set");
-		AV_LOAD(packet_get_side_data, codec, AVCODEC_SONAME, "av_packet_get_side_data");
-		AV_LOAD(log_set_level, util, AVUTIL_SONAME, "av_log_set_level");
-#undef AV_LOAD
-		if (!av.error[0]) {
-			/* FFmpeg logs on stderr: only its errors, unless we log debug output. */
-			av.log_set_level(hd_log_get_level() >= HD_LOG_DEBUG ? AV_LOG_INFO
-									    : AV_LOG_ERROR);
-			av.codec = av.find_encoder_by_name("libx264");
-			if (!av.codec)
-				snprintf(av.error, sizeof(av.error),
-					 "this FFmpeg has no libx264 encoder");
-		}
+	av.f = hd_av_get(av.error, sizeof(av.error));
+	if (av.f) {
+		/* FFmpeg logs on stderr: only its errors, unless we log debug output. */
+		av.f->log_set_level(hd_log_get_level() >= HD_LOG_DEBUG ? AV_LOG_INFO : AV_LOG_ERROR);
+		av.codec = av.f->find_encoder_by_name("libx264");
+		if (!av.codec)
+			snprintf(av.error, sizeof(av.error), "this FFmpeg has no libx264 encoder");
 	}
 	if (av.error[0])
 		hd_warn(TAG, "no H.264 for RDP clients (GFX falls back to lossless codecs): %s",
@@ -118,9 +60,9 @@ void h264_enc_free(struct h264_enc *e)
 {
 	if (!e)
 		return;
-	av.packet_free(&e->pkt);
-	av.frame_free(&e->frame);
-	av.free_context(&e->ctx);
+	av.f->packet_free(&e->pkt);
+	av.f->frame_free(&e->frame);
+	av.f->free_context(&e->ctx);
 	free(e);
 }
 
@@ -133,9 +75,9 @@ struct h264_enc *h264_enc_new(uint32_t width, uint32_t height)
 		return NULL;
 	e->width = width;
 	e->height = height;
-	e->ctx = av.alloc_context3(av.codec);
-	e->frame = av.frame_alloc();
-	e->pkt = av.packet_alloc();
+	e->ctx = av.f->alloc_context3(av.codec);
+	e->frame = av.f->frame_alloc();
+	e->pkt = av.f->packet_alloc();
 	if (!e->ctx || !e->frame || !e->pkt)
 		goto fail;
 	AVCodecContext *c = e->ctx;
@@ -154,23 +96,23 @@ struct h264_enc *h264_enc_new(uint32_t width, uint32_t height)
 	/* ultrafast already means CAVLC, one reference and no B-frames: constrained baseline
 	 * tools, which every AVC420 decoder takes. zerolatency: no lookahead, a frame in gives
 	 * a frame out. */
-	if (av.opt_set(c->priv_data, "preset", "ultrafast", 0) < 0 ||
-	    av.opt_set(c->priv_data, "tune", "zerolatency", 0) < 0 ||
-	    av.opt_set(c->priv_data, "profile", "baseline", 0) < 0 ||
-	    av.opt_set(c->priv_data, "forced-idr", "1", 0) < 0)
+	if (av.f->opt_set(c->priv_data, "preset", "ultrafast", 0) < 0 ||
+	    av.f->opt_set(c->priv_data, "tune", "zerolatency", 0) < 0 ||
+	    av.f->opt_set(c->priv_data, "profile", "baseline", 0) < 0 ||
+	    av.f->opt_set(c->priv_data, "forced-idr", "1", 0) < 0)
 		goto fail;
 	char qp[8];
 	snprintf(qp, sizeof(qp), "%d", H264_QP);
-	if (av.opt_set(c->priv_data, "qp", qp, 0) < 0)
+	if (av.f->opt_set(c->priv_data, "qp", qp, 0) < 0)
 		goto fail;
-	if (av.open2(c, av.codec, NULL) < 0) {
+	if (av.f->open2(c, av.codec, NULL) < 0) {
 		hd_warn(TAG, "libx264 does not open at %ux%u", c->width, c->height);
 		goto fail;
 	}
 	e->frame->width = c->width;
 	e->frame->height = c->height;
 	e->frame->format = c->pix_fmt;
-	if (av.frame_get_buffer(e->frame, 0) < 0)
+	if (av.f->frame_get_buffer(e->frame, 0) < 0)
 		goto fail;
 	/* Black where nothing was drawn yet (and in the padding): Y 0, U and V 128. */
 	for (int p = 0; p < 3; p++) {
@@ -244,7 +186,7 @@ void h264_bgrx_to_yuv420(const uint8_t *xrgb, uint32_t stride, uint32_t x, uint3
 void h264_enc_update(struct h264_enc *e, const uint8_t *xrgb, uint32_t stride,
 		     const struct hd_chan_rect *rects, unsigned n)
 {
-	if (av.frame_make_writable(e->frame) < 0)
+	if (av.f->frame_make_writable(e->frame) < 0)
 		return; /* out of memory: the next frame repeats the old picture there */
 	AVFrame *f = e->frame;
 	for (unsigned k = 0; k < n; k++) {
@@ -265,11 +207,11 @@ int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *l
 	f->pts = e->pts++;
 	f->pict_type = idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	f->key_frame = idr;
-	av.packet_unref(e->pkt);
-	if (av.send_frame(e->ctx, f) < 0)
+	av.f->packet_unref(e->pkt);
+	if (av.f->send_frame(e->ctx, f) < 0)
 		return -EIO;
 	/* zerolatency: the packet of this frame is ready at once. */
-	int r = av.receive_packet(e->ctx, e->pkt);
+	int r = av.f->receive_packet(e->ctx, e->pkt);
 	if (r < 0)
 		return r == AVERROR(EAGAIN) ? -EAGAIN : -EIO;
 	*data = e->pkt->data;
@@ -277,7 +219,7 @@ int h264_enc_frame(struct h264_enc *e, bool idr, const uint8_t **data, size_t *l
 	/* The quantiser the frame was coded with (x264 codes key frames a few steps finer):
 	 * the first 4 bytes of the quality side data, in lambda units. */
 	size_t sd_len = 0;
-	const uint8_t *sd = av.packet_get_side_data(e->pkt, AV_PKT_DATA_QUALITY_STATS, &sd_len);
+	const uint8_t *sd = av.f->packet_get_side_data(e->pkt, AV_PKT_DATA_QUALITY_STATS, &sd_len);
 	*qp = H264_QP;
 	if (sd && sd_len >= 4) {
 		uint32_t lambda = (uint32_t)sd[0] | (uint32_t)sd[1] << 8 | (uint32_t)sd[2] << 16 |
