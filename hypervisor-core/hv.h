@@ -54,6 +54,8 @@ int hv_mem_residency(const struct hv_mem *m, uint64_t *bytes, uint64_t *blocks);
  * -EOPNOTSUPP for memfd RAM. Safe while vCPUs run. */
 int hv_mem_release(struct hv_mem *m, uint64_t *released);
 void hv_mem_fini(struct hv_mem *m);
+/* Whether the 4 KiB page at p (8-byte aligned) is all zero bytes. */
+bool hv_mem_page_zero(const void *p);
 /* Host pointer for [gpa, gpa+len) if it lies wholly inside one RAM region, else NULL. */
 void *hv_mem_ptr(const struct hv_mem *m, uint64_t gpa, uint64_t len);
 int hv_mem_read(const struct hv_mem *m, uint64_t gpa, void *dst, uint64_t len);

@@ -182,6 +182,15 @@ void hv_mem_fini(struct hv_mem *m)
 	m->fd = -1;
 }
 
+bool hv_mem_page_zero(const void *p)
+{
+	const uint64_t *q = p;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < 4096 / 8; i++)
+		acc |= q[i];
+	return acc == 0;
+}
+
 void *hv_mem_ptr(const struct hv_mem *m, uint64_t gpa, uint64_t len)
 {
 	for (unsigned i = 0; i < m->nr_regions; i++) {

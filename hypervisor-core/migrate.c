@@ -132,15 +132,6 @@ static uint64_t off_to_gpa(const struct hv_mem *mem, uint64_t off, uint64_t *reg
 	return 0;
 }
 
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *q = (const uint64_t *)(const void *)p;
-	uint64_t acc = 0;
-	for (size_t i = 0; i < PAGE / 8; i++)
-		acc |= q[i];
-	return acc == 0;
-}
-
 /* ---- sending pages ---- */
 
 /* Pages [page, page+n) copied in buf, all in one region: PAGES for non-zero stretches, ZERO
@@ -151,9 +142,9 @@ static void emit(struct hv_migration *m, uint64_t page, uint64_t n, const uint8_
 	uint64_t end;
 	uint64_t i = 0;
 	while (i < n) {
-		bool zero = page_zero(buf + i * PAGE);
+		bool zero = hv_mem_page_zero(buf + i * PAGE);
 		uint64_t j = i + 1;
-		while (j < n && page_zero(buf + j * PAGE) == zero)
+		while (j < n && hv_mem_page_zero(buf + j * PAGE) == zero)
 			j++;
 		uint64_t gpa = off_to_gpa(&m->vm->mem, (page + i) * PAGE, &end);
 		if (!zero)

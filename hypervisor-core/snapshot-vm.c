@@ -90,15 +90,6 @@ static void save_vm_config(struct hv_vm *vm, struct hd_buf *b)
 	hv_snap_put(b, vm->cfg.image, vm->cfg.image_len);
 }
 
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *q = (const uint64_t *)(const void *)p;
-	uint64_t acc = 0;
-	for (size_t i = 0; i < PAGE / 8; i++)
-		acc |= q[i];
-	return acc == 0;
-}
-
 /* u64 size, u64 pages, a bitmap of non-zero pages, then those pages in order. */
 static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 {
@@ -134,7 +125,7 @@ static void save_memory(struct hv_vm *vm, struct hv_snap_writer *w)
 						(unsigned long long)((i + k) * PAGE));
 					continue;
 				}
-				if (!page_zero(p)) {
+				if (!hv_mem_page_zero(p)) {
 					bm[(i + k) / 8] |= (uint8_t)(1u << ((i + k) % 8));
 					nonzero++;
 				}

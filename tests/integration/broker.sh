@@ -201,9 +201,10 @@ VMM=$!
 PIDS="$VMM"
 wait_for_file "$SOCK" && ok "a VMM runs with no broker there" || not_ok "vmm without broker" "$(cat "$TMP/vmm.err")"
 
-start_broker() {
+# Not lib.sh's start_broker: this broker is killed with SIGKILL below, which must reach the
+# broker itself, so it does not run under timeout(1) (cleanup kills it at the latest).
+start_own_broker() {
 	rm -f "$TMP/broker.out" # the new broker's line, not a stale one (the & may start late)
-	# Not under timeout(1): the test kills the broker itself (cleanup does at the latest).
 	"$HD" broker --channel "$CH" --vnc 127.0.0.1:0 "$@" >"$TMP/broker.out" 2>"$TMP/broker.err" &
 	BROKER=$!
 	PIDS="$PIDS $BROKER"
@@ -215,7 +216,7 @@ start_broker() {
 	done
 	return 1
 }
-start_broker && ok "broker starts (port $PORT)" || not_ok "broker did not start" "$(cat "$TMP/broker.err")"
+start_own_broker && ok "broker starts (port $PORT)" || not_ok "broker did not start" "$(cat "$TMP/broker.err")"
 shot b1 --size 1280x720 -o "$TMP/b1.png"
 [ "$rc" -eq 0 ] && ok "the VMM attaches to a broker that came later" || not_ok "shot via late broker: exit $rc" "$err"
 kill -KILL "$BROKER"
@@ -224,7 +225,7 @@ sleep 0.5
 alive "$VMM" && ok "the VM keeps running when the broker is killed" || not_ok "VMM died with the broker"
 timeout 10 "$HD" ctl "$SOCK" status >/dev/null && ok "its control socket still answers" || not_ok "control socket dead"
 
-start_broker --policy fixed && ok "a new broker starts on the same channel (stale socket replaced)" || not_ok "broker restart" "$(cat "$TMP/broker.err")"
+start_own_broker --policy fixed && ok "a new broker starts on the same channel (stale socket replaced)" || not_ok "broker restart" "$(cat "$TMP/broker.err")"
 shot b2 -o "$TMP/b2.png" --timeout 15000
 [ "$rc" -eq 0 ] && [ "$(python3 "$PNGCMP" size "$TMP/b2.png")" = 1280x720 ] && ok "the VMM re-attaches; the display is still 1280x720" || not_ok "re-attach: exit $rc" "$err"
 shot fixed --size 1024x768 -o "$TMP/fixed.png" --timeout 3000

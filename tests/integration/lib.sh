@@ -103,6 +103,23 @@ start_run() {
 	return 1
 }
 
+# start_broker ARGS...: `hyperdesk broker --channel $TMP/ch.sock --vnc 127.0.0.1:0 ARGS`,
+# bounded to 120 s; sets BRK (its PID) and VNCPORT (empty if it never said ready in 10 s).
+# Its stdout and stderr are $TMP/broker.out and $TMP/broker.err.
+start_broker() {
+	timeout -k 5 120 "$HD" broker --channel "$TMP/ch.sock" --vnc 127.0.0.1:0 "$@" \
+		>"$TMP/broker.out" 2>"$TMP/broker.err" &
+	BRK=$!
+	PIDS="$PIDS $BRK"
+	VNCPORT=""
+	for _ in $(seq 100); do
+		VNCPORT=$(sed -n 's/^ready \([0-9]*\).*/\1/p' "$TMP/broker.out")
+		[ -n "$VNCPORT" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -244,16 +244,7 @@ hostile toobig toobig "bad config record"
 
 # ---- display sessions follow the VM: a VNC client of the broker stays connected through the
 # migration and then sees the destination's display change ----
-timeout -k 5 120 "$HD" broker --channel "$TMP/ch.sock" --vnc 127.0.0.1:0 -v >"$TMP/broker.out" \
-	2>"$TMP/broker.err" &
-BRK=$!
-PIDS="$PIDS $BRK"
-VNCPORT=""
-for _ in $(seq 100); do
-	VNCPORT=$(sed -n 's/^ready \([0-9]*\).*/\1/p' "$TMP/broker.out")
-	[ -n "$VNCPORT" ] && break
-	sleep 0.1
-done
+start_broker -v || not_ok "the broker never said ready" "$(cat "$TMP/broker.err")"
 start_dest desk-dst --display "$TMP/ch.sock" --control "$TMP/desk-dst.sock" || true
 SOCK="$TMP/desk-src.sock"
 LOG="$TMP/desk-src.console"

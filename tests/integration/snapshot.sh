@@ -147,16 +147,7 @@ wait "$REST"
 
 # Restored under a display broker: the restored picture reaches a VNC client without the
 # guest drawing anything new (the display link announces heads that already show something).
-timeout -k 5 60 "$HD" broker --channel "$TMP/ch.sock" --vnc 127.0.0.1:0 >"$TMP/broker.out" \
-	2>"$TMP/broker.err" &
-BRK=$!
-PIDS="$PIDS $BRK"
-VNCPORT=""
-for _ in $(seq 100); do
-	VNCPORT=$(sed -n 's/^ready \([0-9]*\).*/\1/p' "$TMP/broker.out")
-	[ -n "$VNCPORT" ] && break
-	sleep 0.1
-done
+start_broker || not_ok "the broker never said ready" "$(cat "$TMP/broker.err")"
 timeout -k 5 60 "$HD" vmm --restore "$TMP/desk.snap" --display "$TMP/ch.sock" \
 	--serial "$TMP/attached.console" 2>"$TMP/attached.err" &
 ATT=$!
