@@ -39,6 +39,19 @@ char *hd_xstrdup(const char *s);
 /* ---- monotonic time ---- */
 uint64_t hd_now_ns(void);
 
+/* ---- text ---- */
+/* The value of a hexadecimal digit, or -1 if c is none. */
+static inline int hd_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* ---- shared memory ---- */
 /* A memfd named name (MFD_* flags; MFD_CLOEXEC always) of size bytes: the fd, or -errno. */
 int hd_memfd_sized(const char *name, unsigned flags, uint64_t size);

@@ -4,23 +4,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hd-common.h"
 #include "http.h"
 
 static bool is_tchar(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int http_clean_path(const char *target, size_t len, char *out, size_t cap)
@@ -38,8 +28,8 @@ int http_clean_path(const char *target, size_t len, char *out, size_t cap)
 			if (c == '%') {
 				if (i + 2 >= len)
 					return -1;
-				int h = hexval((unsigned char)target[i + 1]);
-				int l = hexval((unsigned char)target[i + 2]);
+				int h = hd_hex_digit((unsigned char)target[i + 1]);
+				int l = hd_hex_digit((unsigned char)target[i + 2]);
 				if (h < 0 || l < 0)
 					return -1;
 				c = (unsigned char)(h << 4 | l);

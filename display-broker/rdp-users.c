@@ -32,17 +32,6 @@ static bool user_char_ok(unsigned char c)
 	       c == '.' || c == '_' || c == '-' || c == '@';
 }
 
-static int hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Whether s[0..n) is valid UTF-8 without control characters (passwords are typed text). */
 static bool password_text_ok(const unsigned char *s, size_t n)
 {
@@ -122,8 +111,8 @@ static int parse_line(struct broker_users *u, const char *s, size_t n, unsigned 
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < sizeof(e->nt_hash); i++) {
-			int hi = hex_digit((unsigned char)rest[1 + 2 * i]);
-			int lo = hex_digit((unsigned char)rest[2 + 2 * i]);
+			int hi = hd_hex_digit((unsigned char)rest[1 + 2 * i]);
+			int lo = hd_hex_digit((unsigned char)rest[2 + 2 * i]);
 			if (hi < 0 || lo < 0) {
 				fail(err, errlen, line, "the NT hash has a character that is not hex");
 				wipe(e, sizeof(*e));

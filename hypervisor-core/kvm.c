@@ -79,6 +79,24 @@ static void pit_reinject_off(struct hv_vm *vm)
 		pit_reinject_thread(vm);
 }
 
+/* One KVM memory slot a RAM region, logging dirty pages or not. -1 with errno on failure. */
+static int set_slots(struct hv_vm *vm, bool log_dirty)
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct hv_mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+			.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 {
 	const char *dev = vm->cfg.kvm_device ? vm->cfg.kvm_device : "/dev/kvm";
@@ -123,21 +141,11 @@ int hv_kvm_open(struct hv_vm *vm, char *err, size_t errlen)
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
 		return fail(err, errlen, -errno, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
 	/* RAM before the irqchip: a memory slot added after KVM_CREATE_IRQCHIP waits for an
-	 * SRCU grace period (~6 ms here, docs/PERFORMANCE.md); before it, ~0.2 ms. */
-	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
-		const struct hv_mem_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
-			/* The soft engine must forget translations of code KVM rewrote. */
-			.flags = vm->engine_mode != HV_ENGINE_MODE_KVM ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			return fail(err, errlen, -errno, "cannot give %llu MiB of RAM to KVM: %s",
-				    (unsigned long long)(r->size >> 20), strerror(errno));
-	}
+	 * SRCU grace period (~6 ms here, docs/PERFORMANCE.md); before it, ~0.2 ms. The soft
+	 * engine must forget translations of code KVM rewrote: outside kvm-only mode, slots log. */
+	if (set_slots(vm, vm->engine_mode != HV_ENGINE_MODE_KVM) < 0)
+		return fail(err, errlen, -errno, "cannot give %llu MiB of RAM to KVM: %s",
+			    (unsigned long long)(vm->mem.size >> 20), strerror(errno));
 
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return fail(err, errlen, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
@@ -480,19 +488,7 @@ int hv_kvm_log_dirty(struct hv_vm *vm, bool on)
 	/* Outside kvm-only mode the slots always log (the soft engine needs it). */
 	if (vm->vm_fd < 0 || vm->engine_mode != HV_ENGINE_MODE_KVM)
 		return 0;
-	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
-		const struct hv_mem_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
-			.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			return -errno;
-	}
-	return 0;
+	return set_slots(vm, on) < 0 ? -errno : 0;
 }
 
 int hv_kvm_dirty_log(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, uint64_t len),
