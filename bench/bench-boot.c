@@ -10,25 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "bench-stats.h"
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	printf("%-28s median %7.2f ms   min %7.2f   p90 %7.2f   max %7.2f   (n=%d)\n", what,
-	       v[n / 2], v[0], v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1], v[n - 1], n);
-}
 
 /* One run: returns 0 and the two times, or -1. */
 static int run_once(char **argv, double *first_line, double *exit_time)
@@ -36,7 +19,7 @@ static int run_once(char **argv, double *first_line, double *exit_time)
 	int p[2];
 	if (pipe(p) < 0)
 		return -1;
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -60,11 +43,11 @@ static int run_once(char **argv, double *first_line, double *exit_time)
 		if (n <= 0)
 			break;
 		if (*first_line < 0 && memchr(buf, '\n', (size_t)n))
-			*first_line = now_ms() - t0;
+			*first_line = bench_now_ms() - t0;
 	}
 	int status;
 	waitpid(pid, &status, 0);
-	*exit_time = now_ms() - t0;
+	*exit_time = bench_now_ms() - t0;
 	close(p[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || *first_line < 0) {
 		fprintf(stderr, "bench-boot: run failed (status 0x%x)\n", status);
@@ -114,8 +97,8 @@ int main(int argc, char **argv)
 	for (int r = 0; r < runs; r++)
 		if (run_once(vargv, &first[r], &done[r]) < 0)
 			return 1;
-	report("start -> first serial line", first, runs);
-	report("start -> power-off (exit=0)", done, runs);
+	bench_report("start -> first serial line", "ms", first, runs);
+	bench_report("start -> power-off (exit=0)", "ms", done, runs);
 	free(first);
 	free(done);
 	free(vargv);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-stats.h"
+
 static const struct {
 	unsigned w, h;
 } sizes[] = {{1280, 720}, {1920, 1080}, {800, 600}, {2560, 1440}, {1024, 768}};
@@ -29,25 +31,6 @@ static char reply[1 << 16];
 static double rtt_us, period_us; /* while waiting for the new frame */
 static long polls, periods;
 
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	printf("%-32s median %7.2f ms   min %7.2f   p90 %7.2f   max %7.2f   (n=%d)\n", what,
-	       v[n / 2], v[0], v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1], v[n - 1], n);
-}
 
 /* Sends one request line and reads its one reply line into reply. Returns 0 or -1. */
 static int request(const char *line)
@@ -110,21 +93,21 @@ static int wait_clock_flush(unsigned long long *frames)
 {
 	unsigned w, h;
 	unsigned long long last;
-	double quiet_since, deadline = now_us() + 5e6;
+	double quiet_since, deadline = bench_now_us() + 5e6;
 
 	if (head0(&w, &h, &last) < 0)
 		return -1;
-	quiet_since = now_us();
-	while (now_us() < deadline) {
+	quiet_since = bench_now_us();
+	while (bench_now_us() < deadline) {
 		sleep_us(1000);
 		if (head0(&w, &h, frames) < 0)
 			return -1;
 		if (*frames == last)
 			continue;
-		if (now_us() - quiet_since >= 200e3)
+		if (bench_now_us() - quiet_since >= 200e3)
 			return 0;
 		last = *frames;
-		quiet_since = now_us();
+		quiet_since = bench_now_us();
 	}
 	fprintf(stderr, "bench-display: no clock flush within 5 s\n");
 	return -1;
@@ -211,12 +194,12 @@ int main(int argc, char **argv)
 	int nper[NSIZES] = {0};
 	unsigned w, h;
 	unsigned long long frames, before;
-	double deadline = now_us() + 10e6;
+	double deadline = bench_now_us() + 10e6;
 
 	for (size_t s = 0; s < NSIZES; s++)
 		per[s] = calloc((size_t)switches, sizeof(double));
 	/* The desktop is up at its boot mode. */
-	while (head0(&w, &h, &frames) == 0 && (w == 0 || frames == 0) && now_us() < deadline)
+	while (head0(&w, &h, &frames) == 0 && (w == 0 || frames == 0) && bench_now_us() < deadline)
 		sleep_us(1000);
 	if (w == 0) {
 		fprintf(stderr, "bench-display: the guest never showed a picture\n");
@@ -230,16 +213,16 @@ int main(int argc, char **argv)
 			goto fail;
 		snprintf(line, sizeof(line), "{\"cmd\":\"display-set\",\"args\":[0,%u,%u]}\n",
 			 sizes[s].w, sizes[s].h);
-		t0 = now_us();
+		t0 = bench_now_us();
 		if (request(line) < 0 || !strstr(reply, "\"ok\":true"))
 			goto fail;
 		deadline = t0 + 10e6;
 		for (;;) {
-			double tp = now_us();
+			double tp = bench_now_us();
 
 			if (head0(&w, &h, &frames) < 0)
 				goto fail;
-			t = now_us();
+			t = bench_now_us();
 			rtt_us += t - tp;
 			polls++;
 			if (w == sizes[s].w && h == sizes[s].h && frames > before)
@@ -251,7 +234,7 @@ int main(int argc, char **argv)
 			}
 			if (interval_us)
 				sleep_us(interval_us);
-			period_us += now_us() - tp;
+			period_us += bench_now_us() - tp;
 			periods++;
 		}
 		all[n] = (t - t0) / 1e3;
@@ -266,9 +249,9 @@ int main(int argc, char **argv)
 		if (!nper[s])
 			continue;
 		snprintf(what, sizeof(what), "display-set -> frame %ux%u", sizes[s].w, sizes[s].h);
-		report(what, per[s], nper[s]);
+		bench_report(what, "ms", per[s], nper[s]);
 	}
-	report("display-set -> frame, all sizes", all, switches);
+	bench_report("display-set -> frame, all sizes", "ms", all, switches);
 	rc = 0;
 	goto out;
 fail:

@@ -10,6 +10,8 @@
 #include "vgpu-wire.h"
 #include "vgpu.h"
 
+#include "bench-stats.h"
+
 #define W	  1920u
 #define H	  1080u
 #define FRAME	  ((size_t)W * H * 4) /* 8294400 bytes, 7.9 MiB */
@@ -24,25 +26,6 @@ static struct vgpu *gpu;
 static struct hv_mem mem;
 static uint8_t resp[2048];
 
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	printf("%-44s median %8.1f us   min %8.1f   p90 %8.1f   (n=%d)\n", what, v[n / 2], v[0],
-	       v[(n * 9) / 10], n);
-}
 
 static uint32_t send(const void *req, size_t len)
 {
@@ -139,10 +122,10 @@ static void bench_2d(int runs, bool scattered, double *t)
 	struct vgpu_resource_flush fl = {{.type = VGPU_CMD_RESOURCE_FLUSH}, {0, 0, W, H}, 1, 0};
 	for (int i = 0; i < runs; i++) {
 		memset(hv_mem_ptr(&mem, BACK_2D, 4096), i, 4096); /* the guest drew something */
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		must(send(&tr, sizeof(tr)), "transfer");
 		must(send(&fl, sizeof(fl)), "flush");
-		t[i] = now_us() - t0;
+		t[i] = bench_now_us() - t0;
 	}
 	must(unref(1), "unref");
 	free(e);
@@ -168,9 +151,9 @@ static void bench_blob(int runs, bool scattered, double *t)
 	struct vgpu_resource_flush fl = {{.type = VGPU_CMD_RESOURCE_FLUSH}, {0, 0, W, H}, 2, 0};
 	for (int i = 0; i < runs; i++) {
 		memset(hv_mem_ptr(&mem, BACK_BLOB, 4096), i, 4096);
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		must(send(&fl, sizeof(fl)), "flush");
-		t[i] = now_us() - t0;
+		t[i] = bench_now_us() - t0;
 	}
 	must(unref(2), "unref");
 	free(e);
@@ -185,16 +168,16 @@ static void bench_memcpy(int runs, double *warm, double *cold)
 	}
 	memset(dst, 1, COPY);
 	for (int i = 0; i < runs; i++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		memcpy(dst, bufs[0], COPY);
-		warm[i] = now_us() - t0;
+		warm[i] = bench_now_us() - t0;
 	}
 	/* Each source was last touched COLD_BUFS - 1 copies ago: out of every cache. */
 	for (int i = 0; i < runs; i++) {
 		uint8_t *src = bufs[1 + i % (COLD_BUFS - 1)];
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		memcpy(dst, src, COPY);
-		cold[i] = now_us() - t0;
+		cold[i] = bench_now_us() - t0;
 	}
 	for (int i = 0; i < COLD_BUFS; i++)
 		free(bufs[i]);
@@ -204,21 +187,21 @@ static void bench_memcpy(int runs, double *warm, double *cold)
 static void bench_churn(int n)
 {
 	struct vgpu_mem_entry e = {BACK_2D, 256 * 256 * 4, 0};
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	for (int i = 0; i < n; i++) {
 		must(create_2d(100, 256, 256), "create");
 		must(attach_or_blob(VGPU_CMD_RESOURCE_ATTACH_BACKING, 100, &e, 1, 0), "attach");
 		must(unref(100), "unref");
 	}
-	double dt = now_us() - t0;
+	double dt = bench_now_us() - t0;
 	printf("%-44s %8.0f per second (%.2f us each, n=%d)\n", "2D 256x256 create+attach+unref",
 	       n / dt * 1e6, dt / n, n);
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (int i = 0; i < n; i++) {
 		must(attach_or_blob(VGPU_CMD_RESOURCE_CREATE_BLOB, 101, &e, 1, e.length), "blob");
 		must(unref(101), "unref");
 	}
-	dt = now_us() - t0;
+	dt = bench_now_us() - t0;
 	printf("%-44s %8.0f per second (%.2f us each, n=%d)\n", "blob 256 KiB create+unref",
 	       n / dt * 1e6, dt / n, n);
 }
@@ -275,18 +258,18 @@ int main(int argc, char **argv)
 	printf(
 	    "full-frame flush into the head's framebuffer (with each resource's host memory):\n");
 	bench_2d(runs, false, t);
-	report("2D: transfer + flush, 1 backing entry", t, runs);
+	bench_report("2D: transfer + flush, 1 backing entry", "us", t, runs);
 	bench_2d(runs, true, t);
-	report("2D: transfer + flush, 4 KiB scattered pages", t, runs);
+	bench_report("2D: transfer + flush, 4 KiB scattered pages", "us", t, runs);
 	bench_blob(runs, false, t);
-	report("blob: flush only, 1 backing entry", t, runs);
+	bench_report("blob: flush only, 1 backing entry", "us", t, runs);
 	bench_blob(runs, true, t);
-	report("blob: flush only, 4 KiB scattered pages", t, runs);
+	bench_report("blob: flush only, 4 KiB scattered pages", "us", t, runs);
 	printf("  the head's 1920x1080 framebuffer (memfd): %zu bytes\n",
 	       (size_t)((FRAME + 4095) & ~4095ul));
 	bench_memcpy(runs, t, t2);
-	report("memcpy 8 MiB, cache-warm source", t, runs);
-	report("memcpy 8 MiB, cold source", t2, runs);
+	bench_report("memcpy 8 MiB, cache-warm source", "us", t, runs);
+	bench_report("memcpy 8 MiB, cold source", "us", t2, runs);
 
 	printf("resource churn:\n");
 	bench_churn(runs * 50);

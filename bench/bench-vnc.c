@@ -23,6 +23,8 @@
 
 #include <rfb/rfbclient.h>
 
+#include "bench-stats.h"
+
 struct state {
 	unsigned want_w, want_h;
 	double first_at_shape_ms; /* end of the first update at the wanted shape, or 0 */
@@ -30,13 +32,6 @@ struct state {
 };
 
 static char tag;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void quiet(const char *fmt, ...)
 {
@@ -49,7 +44,7 @@ static void on_finished(rfbClient *c)
 	s->updates++;
 	if (!s->first_at_shape_ms && (unsigned)c->width == s->want_w &&
 	    (unsigned)c->height == s->want_h)
-		s->first_at_shape_ms = now_ms();
+		s->first_at_shape_ms = bench_now_ms();
 }
 
 static rfbClient *client_new(const char *host, int port, const char *encodings, struct state *s)
@@ -86,9 +81,9 @@ static int parse_shape(const char *s, unsigned *w, unsigned *h)
 /* Pumps messages until the first update at the wanted shape, or timeout_ms. */
 static int wait_shape(rfbClient *c, struct state *s, double timeout_ms)
 {
-	double end = now_ms() + timeout_ms;
+	double end = bench_now_ms() + timeout_ms;
 	while (!s->first_at_shape_ms) {
-		if (now_ms() > end)
+		if (bench_now_ms() > end)
 			return -1;
 		int n = WaitForMessage(c, 10000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
@@ -97,15 +92,9 @@ static int wait_shape(rfbClient *c, struct state *s, double timeout_ms)
 	return 0;
 }
 
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void print_stats(const char *what, double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmpd);
+	bench_sort(v, n);
 	double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	printf("%s runs=%d median_ms=%.1f min_ms=%.1f max_ms=%.1f\n", what, n, med, v[0],
 	       v[n - 1]);
@@ -114,9 +103,9 @@ static void print_stats(const char *what, double *v, int n)
 /* Asks for the shape once the server has shown it can resize. */
 static int ask_shape(rfbClient *c, struct state *s, double timeout_ms)
 {
-	double end = now_ms() + timeout_ms;
+	double end = bench_now_ms() + timeout_ms;
 	while (!c->screen.width && !c->screen.height) {
-		if (now_ms() > end)
+		if (bench_now_ms() > end)
 			return -1;
 		int n = WaitForMessage(c, 10000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
@@ -136,7 +125,7 @@ static int bench_connect(const char *host, int port, int runs, char **shapes, in
 		if (parse_shape(shapes[i % nshapes], &s.want_w, &s.want_h) < 0)
 			return 2;
 		rfbClient *c = client_new(host, port, "zrle copyrect hextile raw", &s);
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 		int argc = 1;
 		char *argv[] = {"bench-vnc", NULL};
 		if (!c || !rfbInitClient(c, &argc, argv)) {
@@ -176,7 +165,7 @@ static int bench_resize(const char *host, int port, int runs, char **shapes)
 	for (int i = 0; i <= runs; i++) {
 		s.want_w = w[i % 2];
 		s.want_h = h[i % 2];
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 		if (ask_shape(c, &s, 5000) < 0 || wait_shape(c, &s, 10000) < 0) {
 			fprintf(stderr, "bench-vnc: no frame at %ux%u\n", s.want_w, s.want_h);
 			client_free(c);
@@ -185,8 +174,8 @@ static int bench_resize(const char *host, int port, int runs, char **shapes)
 		if (i > 0) /* the first only brings the head to a known shape */
 			v[i - 1] = s.first_at_shape_ms - t0;
 		/* Let the guest's own repaint of the new shape pass before the next switch. */
-		double settle = now_ms() + 300;
-		while (now_ms() < settle) {
+		double settle = bench_now_ms() + 300;
+		while (bench_now_ms() < settle) {
 			int n = WaitForMessage(c, 10000);
 			if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
 				break;
@@ -232,17 +221,17 @@ static int bench_stream(const char *host, int port, const char *encoding, double
 		return 1;
 	}
 	/* Warm up for half a second, then count. */
-	double end = now_ms() + 500;
-	while (now_ms() < end) {
+	double end = bench_now_ms() + 500;
+	while (bench_now_ms() < end) {
 		int n = WaitForMessage(c, 10000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
 			break;
 	}
 	unsigned long u0 = s.updates;
 	unsigned long long b0 = bytes_received(c->sock);
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	end = t0 + seconds * 1000;
-	while (now_ms() < end) {
+	while (bench_now_ms() < end) {
 		int n = WaitForMessage(c, 10000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c))) {
 			fprintf(stderr, "bench-vnc: the connection ended\n");
@@ -250,7 +239,7 @@ static int bench_stream(const char *host, int port, const char *encoding, double
 			return 1;
 		}
 	}
-	double t = (now_ms() - t0) / 1000;
+	double t = (bench_now_ms() - t0) / 1000;
 	unsigned long updates = s.updates - u0;
 	unsigned long long bytes = bytes_received(c->sock) - b0;
 	printf("stream encoding=%s shape=%dx%d seconds=%.1f updates=%lu fps=%.1f "
