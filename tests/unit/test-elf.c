@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "elf-header.h"
 #include "hv.h"
 
 #define RAM (8u << 20)
@@ -26,18 +27,7 @@ struct image {
 static void make_image(struct image *im)
 {
 	memset(im, 0, sizeof(*im));
-	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
-	im->eh.e_ident[EI_CLASS] = ELFCLASS64;
-	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
-	im->eh.e_type = ET_EXEC;
-	im->eh.e_machine = EM_X86_64;
-	im->eh.e_version = EV_CURRENT;
-	im->eh.e_entry = 0x100010;
-	im->eh.e_phoff = offsetof(struct image, ph);
-	im->eh.e_ehsize = sizeof(Elf64_Ehdr);
-	im->eh.e_phentsize = sizeof(Elf64_Phdr);
-	im->eh.e_phnum = 3;
+	elf_header_init(&im->eh, 0x100010, offsetof(struct image, ph), 3);
 	im->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X,
 				 .p_offset = offsetof(struct image, code), .p_paddr = 0x100000,
 				 .p_vaddr = 0x100000, .p_filesz = 64, .p_memsz = 64};
