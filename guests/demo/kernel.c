@@ -296,15 +296,17 @@ static void cmdline_init(const struct hv_boot_info *bi)
 
 /*
  * APs check in with a few instructions while the BSP is still building tables, so this
- * normally returns at once. The bound is for a VMM that never starts an AP: about a second
- * by the TSC (3 GHz assumed when the VMM does not know its rate), and a spin count in case
- * the TSC does not move at all.
+ * normally returns at once. But every vCPU thread first sets up its engine (the software
+ * engine in auto mode) and a busy host may not schedule them for a while, so the bound is
+ * generous: ten seconds by the TSC (3 GHz assumed when the VMM does not know its rate),
+ * and a spin count in case the TSC does not move at all. Only a VMM that announces vCPUs
+ * it never starts should ever exhaust it.
  */
 static void wait_for_aps(uint32_t want, uint64_t tsc_khz)
 {
-	uint64_t budget = (tsc_khz ? tsc_khz : 3000000) * 1000, start = rdtsc();
+	uint64_t budget = (tsc_khz ? tsc_khz : 3000000) * 10000, start = rdtsc();
 
-	for (uint32_t spins = 1u << 24; ap_online < want && spins; spins--) {
+	for (uint64_t spins = 1ull << 32; ap_online < want && spins; spins--) {
 		if (rdtsc() - start > budget)
 			break;
 		cpu_relax();
