@@ -322,9 +322,10 @@ static void handle_packet(struct display_link *l, const uint8_t *buf, size_t len
 	case HD_CHAN_DISPLAY: {
 		int r = vgpu_display_set(l->gpu, m.u.display.head, m.u.display.width,
 					 m.u.display.height, m.u.display.width_mm,
-					 m.u.display.height_mm);
-		hd_info(TAG, "head %u: the broker asks for %ux%u%s", m.u.display.head,
-			m.u.display.width, m.u.display.height, r < 0 ? " (refused)" : "");
+					 m.u.display.height_mm, m.u.display.depth);
+		hd_info(TAG, "head %u: the broker asks for %ux%u at depth %u%s", m.u.display.head,
+			m.u.display.width, m.u.display.height, m.u.display.depth,
+			r < 0 ? " (refused)" : "");
 		break;
 	}
 	case HD_CHAN_ACK: {

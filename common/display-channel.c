@@ -191,6 +191,7 @@ size_t hd_chan_encode(const struct hd_chan_msg *m, uint8_t *buf, size_t cap)
 		put32(p + 8, m->u.display.height);
 		put32(p + 12, m->u.display.width_mm);
 		put32(p + 16, m->u.display.height_mm);
+		put32(p + 20, m->u.display.depth);
 		break;
 	case HD_CHAN_INPUT:
 		put32(p, m->u.input.head);
@@ -366,6 +367,7 @@ int hd_chan_decode(const uint8_t *buf, size_t len, unsigned nr_fds, unsigned max
 		m->u.display.height = get32(p + 8);
 		m->u.display.width_mm = get32(p + 12);
 		m->u.display.height_mm = get32(p + 16);
+		m->u.display.depth = get32(p + 20);
 		if (m->u.display.head >= max_heads)
 			return fail(err, errlen, "display request for head %u of %u",
 				    m->u.display.head, max_heads);
@@ -376,6 +378,9 @@ int hd_chan_decode(const uint8_t *buf, size_t len, unsigned nr_fds, unsigned max
 		if (m->u.display.width_mm > 100000 || m->u.display.height_mm > 100000)
 			return fail(err, errlen, "display request with a %ux%u mm screen",
 				    m->u.display.width_mm, m->u.display.height_mm);
+		if (!hd_chan_depth_ok(m->u.display.depth))
+			return fail(err, errlen, "display request at %u bits a pixel",
+				    m->u.display.depth);
 		break;
 	case HD_CHAN_INPUT:
 		if (n != SZ_INPUT)

@@ -102,6 +102,7 @@ struct hd_chan_msg {
 			uint32_t head;
 			uint32_t width, height; /* 0 x 0 disables the head */
 			uint32_t width_mm, height_mm;
+			uint32_t depth; /* the client's bits a pixel (8, 15, 16, 24, 32), 0: not known */
 		} display;
 		struct {
 			uint32_t head;
@@ -133,6 +134,12 @@ int hd_chan_decode(const uint8_t *buf, size_t len, unsigned nr_fds, unsigned max
 		   struct hd_chan_msg *m, char *err, size_t errlen);
 /* Whether a decoded message of this kind carries a descriptor. */
 bool hd_chan_wants_fd(const struct hd_chan_msg *m);
+/* A DISPLAY depth the channel carries: 0 (not known) or a client's bits a pixel. */
+static inline bool hd_chan_depth_ok(uint32_t depth)
+{
+	return depth == 0 || depth == 8 || depth == 15 || depth == 16 || depth == 24 ||
+	       depth == 32;
+}
 /* A readable name of a message type, for logs. */
 const char *hd_chan_type_name(uint32_t type);
 

@@ -204,6 +204,16 @@ int gfx_edid_size_mm(const uint8_t *e, uint32_t len, uint32_t *w_mm, uint32_t *h
 	return 0;
 }
 
+uint32_t gfx_edid_bpc(const uint8_t *e)
+{
+	uint32_t v = (e[20] >> 4) & 7;
+
+	/* Byte 20: bit 7 digital; bits 6-4 001..110 = 6, 8, ... 16 bits per colour. */
+	if (!(e[20] & 0x80) || e[18] != 1 || e[19] < 4 || v == 0 || v == 7)
+		return 0;
+	return 4 + 2 * v;
+}
+
 int gfx_refresh_displays(struct gfx_dev *dev)
 {
 	const struct vgpu_resp_display_info *di;
@@ -227,6 +237,7 @@ int gfx_refresh_displays(struct gfx_dev *dev)
 		h->height = p->r.height;
 		h->flags = p->flags;
 		h->mm_width = h->mm_height = 0;
+		h->bpc = 0;
 	}
 	if (!dev->edid)
 		return 0;
@@ -250,9 +261,10 @@ int gfx_refresh_displays(struct gfx_dev *dev)
 				const struct vgpu_resp_edid *e = (const void *)slots[k].resp;
 				struct gfx_head *h = &dev->heads[heads[k]];
 
-				if (e->hdr.type == VGPU_RESP_OK_EDID)
-					gfx_edid_size_mm(e->edid, e->size < 1024 ? e->size : 1024,
-							 &h->mm_width, &h->mm_height);
+				if (e->hdr.type == VGPU_RESP_OK_EDID &&
+				    gfx_edid_size_mm(e->edid, e->size < 1024 ? e->size : 1024,
+						     &h->mm_width, &h->mm_height) == 0)
+					h->bpc = gfx_edid_bpc(e->edid);
 			}
 			n = 0;
 		}

@@ -34,6 +34,7 @@ struct gfx_head {
 	uint32_t enabled;
 	uint32_t x, y, width, height;
 	uint32_t mm_width, mm_height; /* from EDID, 0 when unknown */
+	uint32_t bpc;		      /* bits per colour from EDID, 0 when unknown */
 	uint32_t flags;
 };
 
@@ -102,5 +103,8 @@ int gfx_cursor_move(struct gfx_dev *dev, uint32_t head, uint32_t x, uint32_t y);
  * else the basic display parameters (cm). Returns 0, or -GFX_EINVAL for a block whose header
  * or checksum is wrong. */
 int gfx_edid_size_mm(const uint8_t *edid, uint32_t len, uint32_t *w_mm, uint32_t *h_mm);
+/* Bits per primary colour a digital EDID 1.4 block announces (6 to 16), 0 when it says none
+ * (an analog display, or the field undefined). The block must have passed gfx_edid_size_mm. */
+uint32_t gfx_edid_bpc(const uint8_t *edid);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hd-channel.h"
 #include "vgpu-internal.h"
 
 /* Argument i as an integer in [0, max], or false with a message in error. */
@@ -31,11 +32,12 @@ static int cmd_display_set(struct hv_vm *vm, void *opaque, const struct hd_json 
 			   struct hd_buf *result, struct hd_buf *error)
 {
 	struct vgpu *g = opaque;
-	uint32_t head, w, h, wmm = 0, hmm = 0;
+	uint32_t head, w, h, wmm = 0, hmm = 0, depth = 0;
 	size_t n = nargs(args);
 
-	if (n != 3 && n != 5) {
-		hd_buf_puts(error, "usage: display-set HEAD WIDTH HEIGHT [WIDTH_MM HEIGHT_MM]");
+	if (n != 3 && n != 5 && n != 6) {
+		hd_buf_puts(error,
+			    "usage: display-set HEAD WIDTH HEIGHT [WIDTH_MM HEIGHT_MM [DEPTH]]");
 		return -1;
 	}
 	if (!arg_uint(args, 0, "HEAD", g->nr_heads - 1, &head, error) ||
@@ -45,7 +47,14 @@ static int cmd_display_set(struct hv_vm *vm, void *opaque, const struct hd_json 
 	if (n == 5 && (!arg_uint(args, 3, "WIDTH_MM", 4095, &wmm, error) ||
 		       !arg_uint(args, 4, "HEIGHT_MM", 4095, &hmm, error)))
 		return -1;
-	if (vgpu_display_set(g, head, w, h, wmm, hmm) < 0) {
+	if (n == 6 && (!arg_uint(args, 5, "DEPTH", 32, &depth, error)))
+		return -1;
+	if (!hd_chan_depth_ok(depth)) {
+		hd_buf_printf(error, "DEPTH must be 0 (not known), 8, 15, 16, 24 or 32, not %u",
+			      depth);
+		return -1;
+	}
+	if (vgpu_display_set(g, head, w, h, wmm, hmm, depth) < 0) {
 		hd_buf_printf(error,
 			      "WIDTH and HEIGHT must both be 0 (disable the head) or from %u to %u",
 			      VGPU_MODE_MIN, VGPU_MODE_MAX);
@@ -71,9 +80,11 @@ static int cmd_display_info(struct hv_vm *vm, void *opaque, const struct hd_json
 		vgpu_head_info(g, i, &hi);
 		hd_buf_printf(result,
 			      "%s{\"head\":%u,\"enabled\":%s,\"requested\":{\"width\":%u,"
-			      "\"height\":%u,\"width_mm\":%u,\"height_mm\":%u},\"scanout\":",
+			      "\"height\":%u,\"width_mm\":%u,\"height_mm\":%u,\"depth\":%u,"
+			      "\"bpc\":%u},\"scanout\":",
 			      i ? "," : "", i, hi.enabled ? "true" : "false", hi.req_width,
-			      hi.req_height, hi.width_mm, hi.height_mm);
+			      hi.req_height, hi.width_mm, hi.height_mm, hi.depth,
+			      vgpu_depth_bpc(hi.depth));
 		if (hi.active)
 			hd_buf_printf(result,
 				      "{\"resource\":%u,\"width\":%u,\"height\":%u,\"format\":%u}",

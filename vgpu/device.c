@@ -92,7 +92,8 @@ static uint32_t cmd_get_edid(struct vgpu *g, const uint8_t *req, size_t len, uin
 		return VGPU_RESP_ERR_INVALID_SCANOUT_ID;
 	const struct vgpu_head *h = &g->heads[head];
 	memset(re, 0, sizeof(*re));
-	vgpu_edid_build(re->edid, head, h->req_width, h->req_height, h->width_mm, h->height_mm);
+	vgpu_edid_build(re->edid, head, h->req_width, h->req_height, h->width_mm, h->height_mm,
+			vgpu_depth_bpc(h->depth));
 	re->size = htole32(128);
 	*resp_len = sizeof(*re);
 	return VGPU_RESP_OK_EDID;

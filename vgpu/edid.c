@@ -112,8 +112,13 @@ static void put_text(uint8_t *d, uint8_t tag, const char *text)
 	}
 }
 
+uint32_t vgpu_depth_bpc(uint32_t depth)
+{
+	return depth && depth <= 16 ? 6 : 8;
+}
+
 void vgpu_edid_build(uint8_t e[EDID_LEN], unsigned head, uint32_t width, uint32_t height,
-		     uint32_t width_mm, uint32_t height_mm)
+		     uint32_t width_mm, uint32_t height_mm, uint32_t bpc)
 {
 	static const uint8_t magic[8] = {0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00};
 	char serial[14];
@@ -128,7 +133,9 @@ void vgpu_edid_build(uint8_t e[EDID_LEN], unsigned head, uint32_t width, uint32_
 	e[17] = 2024 - 1990;	     /* year of manufacture */
 	e[18] = 1;		     /* EDID 1.4 */
 	e[19] = 4;
-	e[20] = 0x80 | 0x20 | 0x05; /* digital, 8 bits per colour, DisplayPort */
+	/* Digital, DisplayPort; bits 6-4 the colour depth: 001 = 6 bits per primary colour,
+	 * 010 = 8 (the viewer's, which is all the guest's pixels can reach). */
+	e[20] = (uint8_t)(0x80 | (bpc == 6 ? 0x10 : 0x20) | 0x05);
 	/* Screen size in cm, rounded; at least 1 so it is not read as an aspect ratio. */
 	uint32_t wcm = (width_mm + 5) / 10, hcm = (height_mm + 5) / 10;
 	e[21] = (uint8_t)(wcm < 1 ? 1 : wcm > 255 ? 255 : wcm);

@@ -1,18 +1,21 @@
-/* persist.c: the GPU's snapshot section ("gpu", layout version 2; docs/PROTOCOL.md, "Snapshot
- * files"): heads (requested modes, EDID sizes, scanouts, cursors), every resource with its
+/* persist.c: the GPU's snapshot section ("gpu", layout version 3; docs/PROTOCOL.md, "Snapshot
+ * files"): heads (requested modes, EDID sizes and depths, scanouts, cursors), every resource with its
  * backing as guest addresses and a 2D one's host copy. Loading treats the bytes as hostile:
  * every value is checked as the guest's request was, memory is charged against this VM's
- * limit, and each active head's framebuffer is regenerated from its resource. Version 1
- * (no resources or scanouts) is refused with a plain message. */
+ * limit, and each active head's framebuffer is regenerated from its resource. Version 2 (no
+ * depths) loads with depths not known; version 1 (no resources or scanouts) is refused with a
+ * plain message. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hd-channel.h"
 #include "vgpu-internal.h"
 
 #define SECTION "gpu"
-#define VERSION 2
+#define VERSION 3
+#define VERSION_OLDEST 2 /* still read: the same without the heads' depths */
 
 static void put_resource(struct hd_buf *out, const struct vgpu_resource *r)
 {
@@ -47,6 +50,7 @@ void vgpu_snapshot_save(struct vgpu *g, struct hd_buf *out)
 		hv_snap_put_u32(out, h->req_height);
 		hv_snap_put_u32(out, h->width_mm);
 		hv_snap_put_u32(out, h->height_mm);
+		hv_snap_put_u32(out, h->depth);
 		/* A scanout whose framebuffer could not be made shows nothing: saved as none. */
 		uint32_t res_id = h->fb ? h->res_id : 0;
 		hv_snap_put_u32(out, res_id);
@@ -120,8 +124,9 @@ static int load_head(struct vgpu *g, unsigned i, struct hv_snap_in *in, char *er
 	bool enabled = hv_snap_get_u8(in) != 0;
 	uint32_t w = hv_snap_get_u32(in), hgt = hv_snap_get_u32(in);
 	uint32_t w_mm = hv_snap_get_u32(in), h_mm = hv_snap_get_u32(in);
+	uint32_t depth = in->version >= 3 ? hv_snap_get_u32(in) : 0;
 	if (in->bad || w < VGPU_MODE_MIN || w > VGPU_MODE_MAX || hgt < VGPU_MODE_MIN ||
-	    hgt > VGPU_MODE_MAX) {
+	    hgt > VGPU_MODE_MAX || !hd_chan_depth_ok(depth)) {
 		snprintf(err, errlen, "the GPU section is malformed (head %u's mode)", i);
 		return -EINVAL;
 	}
@@ -130,6 +135,7 @@ static int load_head(struct vgpu *g, unsigned i, struct hv_snap_in *in, char *er
 	h->req_height = hgt;
 	h->width_mm = w_mm;
 	h->height_mm = h_mm;
+	h->depth = depth;
 
 	struct vgpu_head nh = {.res_id = hv_snap_get_u32(in)};
 	if (nh.res_id) {
@@ -206,11 +212,11 @@ int vgpu_snapshot_load(struct vgpu *g, struct hv_snap_in *in, char *err, size_t 
 	vgpu_heads_reset(g);
 	vgpu_res_destroy_all(g);
 	int r;
-	if (in->version != VERSION) {
+	if (in->version < VERSION_OLDEST || in->version > VERSION) {
 		snprintf(err, errlen,
-			 "the GPU section has layout version %u, this build reads only %u (a "
-			 "snapshot from an older hyperdesk cannot be restored)",
-			 in->version, VERSION);
+			 "the GPU section has layout version %u, this build reads %u to %u (a "
+			 "snapshot from another hyperdesk cannot be restored)",
+			 in->version, VERSION_OLDEST, VERSION);
 		r = -ENOTSUP;
 	} else {
 		r = load_locked(g, in, err, errlen);
@@ -246,11 +252,11 @@ int vgpu_snapshot_heads(struct hv_snapshot *s, uint32_t *heads, char *err, size_
 		snprintf(err, errlen, "snapshot has no GPU section");
 		return -EINVAL;
 	}
-	if (in.version != VERSION) {
+	if (in.version < VERSION_OLDEST || in.version > VERSION) {
 		snprintf(err, errlen,
-			 "snapshot GPU section has layout version %u, this build reads only %u (a "
-			 "snapshot from an older hyperdesk cannot be restored)",
-			 in.version, VERSION);
+			 "snapshot GPU section has layout version %u, this build reads %u to %u (a "
+			 "snapshot from another hyperdesk cannot be restored)",
+			 in.version, VERSION_OLDEST, VERSION);
 		return -ENOTSUP;
 	}
 	uint32_t n = hv_snap_get_u32(&in);

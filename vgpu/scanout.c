@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hd-channel.h"
 #include "vgpu-internal.h"
 
 #define PAGE 4096ull
@@ -482,7 +483,7 @@ uint32_t vgpu_default_mm(uint32_t px)
 }
 
 int vgpu_display_set(struct vgpu *g, unsigned idx, uint32_t w, uint32_t h, uint32_t w_mm,
-		     uint32_t h_mm)
+		     uint32_t h_mm, uint32_t depth)
 {
 	bool disable = w == 0 && h == 0;
 
@@ -494,6 +495,8 @@ int vgpu_display_set(struct vgpu *g, unsigned idx, uint32_t w, uint32_t h, uint3
 	/* EDID carries sizes up to 4095 mm. */
 	if (w_mm > 4095 || h_mm > 4095)
 		return -EINVAL;
+	if (!hd_chan_depth_ok(depth))
+		return -EINVAL;
 	pthread_mutex_lock(&g->lock);
 	struct vgpu_head *hd = &g->heads[idx];
 	hd->enabled = !disable;
@@ -502,6 +505,7 @@ int vgpu_display_set(struct vgpu *g, unsigned idx, uint32_t w, uint32_t h, uint3
 		hd->req_height = h;
 		hd->width_mm = w_mm ? w_mm : vgpu_default_mm(w);
 		hd->height_mm = h_mm ? h_mm : vgpu_default_mm(h);
+		hd->depth = depth;
 	}
 	g->events_read |= VGPU_EVENT_DISPLAY;
 	struct hv_virtio_mmio *t = g->transport;
@@ -524,6 +528,7 @@ int vgpu_head_info(struct vgpu *g, unsigned idx, struct vgpu_head_info *out)
 	    .req_height = h->req_height,
 	    .width_mm = h->width_mm,
 	    .height_mm = h->height_mm,
+	    .depth = h->depth,
 	    .active = h->res_id != 0 && h->fb,
 	    .resource_id = h->res_id,
 	    .format = h->res_id ? h->format : 0,

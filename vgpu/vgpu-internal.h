@@ -66,6 +66,7 @@ struct vgpu_cursor {
 struct vgpu_head {
 	bool enabled;
 	uint32_t req_width, req_height, width_mm, height_mm;
+	uint32_t depth; /* the viewer's bits a pixel, 0: not known */
 
 	/* Current scanout: source pixel (x, y) of the framebuffer is at byte offset + (src.y + y)
 	 * * stride + (src.x + x) * 4 of the resource (its host copy for 2D, its guest backing
@@ -177,7 +178,7 @@ void vgpu_heads_fini(struct vgpu *g);
 
 /* edid.c: a 128-byte EDID 1.4 block for a head's requested mode. */
 void vgpu_edid_build(uint8_t edid[128], unsigned head, uint32_t width, uint32_t height,
-		     uint32_t width_mm, uint32_t height_mm);
+		     uint32_t width_mm, uint32_t height_mm, uint32_t bpc);
 /* mm for px pixels at VGPU_DEFAULT_DPI. */
 uint32_t vgpu_default_mm(uint32_t px);
 

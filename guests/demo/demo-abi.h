@@ -89,6 +89,7 @@ struct demo_head {
 	uint32_t enabled;
 	uint32_t x, y, width, height; /* the mode the host wants for this head */
 	uint32_t mm_width, mm_height; /* physical size from EDID, 0 if unknown */
+	uint32_t bpc;		      /* bits per colour the viewer shows (EDID), 0 if unknown */
 	uint32_t surface;	      /* handle on this head, 0 if none */
 };
 

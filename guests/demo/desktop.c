@@ -71,6 +71,10 @@ static void flush(struct desk *d, struct rect r)
 	r = rect_intersect(r, full_rect(d));
 	if (rect_empty(r))
 		return;
+	/* Drawn for the viewer's depth: what a 16-bit client shows is exactly what the guest
+	 * drew, dithered here rather than banded by the conversion on the way. */
+	if (d->bpc == 6)
+		paint_reduce565(&d->cv, r);
 	e = sys_surface_flush(d->surf.handle, (uint32_t)r.x, (uint32_t)r.y, (uint32_t)r.w,
 			      (uint32_t)r.h);
 	sec_flush_tsc += rdtsc() - t0;

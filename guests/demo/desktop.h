@@ -49,6 +49,7 @@ struct desk {
 	struct canvas cv;
 	int scale; /* 2 on high-DPI heads: the 16x32 fonts and doubled metrics */
 	int dpi;   /* from EDID, 96 assumed when unknown */
+	int bpc;   /* from EDID: 6 = a 16-bit viewer, drawn in RGB 5-6-5; else full colour */
 	const struct font *font, *bold, *big;
 	int line_h;
 	int compact; /* small mode: tighter info rows */

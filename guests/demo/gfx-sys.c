@@ -120,6 +120,7 @@ static void fill_display_info(struct demo_display_info *d)
 		h->height = g->height;
 		h->mm_width = g->mm_width;
 		h->mm_height = g->mm_height;
+		h->bpc = g->bpc;
 		h->surface = head_surface[i];
 	}
 }

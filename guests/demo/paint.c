@@ -88,6 +88,45 @@ void paint_fill(struct canvas *c, struct rect r, uint32_t color)
 	}
 }
 
+/* One channel value c to bits bits with dither threshold t (0..255), expanded back. */
+static uint32_t reduce_channel(uint32_t c, unsigned bits, uint32_t t)
+{
+	uint32_t levels = (1u << bits) - 1, q = (c * levels + t) / 255;
+
+	q = q > levels ? levels : q;
+	return (q << (8 - bits)) | (q >> (2 * bits - 8));
+}
+
+static int is565(uint32_t p)
+{
+	uint32_t r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+
+	return r == ((r & 0xf8) | (r >> 5)) && g == ((g & 0xfc) | (g >> 6)) &&
+	       b == ((b & 0xf8) | (b >> 5));
+}
+
+void paint_reduce565(struct canvas *c, struct rect r)
+{
+	/* Bayer's 4x4 matrix, as thresholds in the middle of 16 steps of 0..255. */
+	static const uint8_t bayer[4][4] = {
+	    {8, 136, 40, 168}, {200, 72, 232, 104}, {56, 184, 24, 152}, {248, 120, 216, 88}};
+
+	r = rect_intersect(r, rect_make(0, 0, c->w, c->h));
+	for (int y = r.y; y < r.y + r.h; y++) {
+		uint32_t *p = c->px + (long)y * c->stride;
+
+		for (int x = r.x; x < r.x + r.w; x++) {
+			uint32_t v = p[x], t = bayer[y & 3][x & 3];
+
+			if (is565(v))
+				continue;
+			p[x] = reduce_channel((v >> 16) & 0xff, 5, t) << 16 |
+			       reduce_channel((v >> 8) & 0xff, 6, t) << 8 |
+			       reduce_channel(v & 0xff, 5, t);
+		}
+	}
+}
+
 void paint_blend(struct canvas *c, struct rect r, uint32_t color, unsigned alpha)
 {
 	r = visible(c, r);

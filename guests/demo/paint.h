@@ -68,6 +68,12 @@ struct rect pointer_rect(int x, int y, int scale);
 /* The same arrow as a 64x64 ARGB cursor image (alpha in the top byte). */
 void pointer_image(uint32_t *argb64x64, int scale);
 
+/* Reduces r (within the canvas; the clip does not apply) to what a 16-bit viewer shows,
+ * RGB 5-6-5, with a 4x4 ordered dither so gradients and blends band less; each channel is
+ * written back expanded to 8 bits. Pixels that are 5-6-5 values already stay as they are, so
+ * reducing twice changes nothing. */
+void paint_reduce565(struct canvas *c, struct rect r);
+
 /* Integer square root (floor). */
 uint32_t isqrt32(uint32_t v);
 

@@ -73,6 +73,7 @@ void scene_layout(struct desk *d, const struct desk_state *st)
 	const struct demo_head *h = &st->disp.heads[d->head];
 
 	d->dpi = h->mm_width ? (int)((h->width * 254u + h->mm_width * 5) / (h->mm_width * 10)) : 96;
+	d->bpc = h->bpc == 6 ? 6 : 8;
 	/* Double everything on dense screens that are big enough to hold it. */
 	d->scale = d->dpi >= 160 && W >= 1600 && H >= 1000 ? 2 : 1;
 	d->font = d->scale == 2 ? &font_large : &font_regular;
@@ -344,7 +345,9 @@ static void paint_info(struct desk *d, const struct desk_state *st)
 	uint64_t up = st->uptime_ns / 1000000000ull;
 
 	paint_window(d, d->info, "Display", C_BODY);
-	usnprintf(v, sizeof(v), "%u " G_TIMES " %u on head 0", h->width, h->height);
+	/* Full colour says nothing more, so the reference pictures hold for it. */
+	usnprintf(v, sizeof(v), "%u " G_TIMES " %u on head 0%s", h->width, h->height,
+		  d->bpc == 6 ? ", 16-bit colour" : "");
 	info_row(d, 0, "Mode", v);
 	if (h->mm_width)
 		usnprintf(v, sizeof(v), "%d  (%u " G_TIMES " %u mm, EDID)%s", d->dpi, h->mm_width,

@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 			if (len >= 9)
 				vgpu_display_set(gpu, p[0], le16(p + 1), le16(p + 3), le16(p + 5),
-						 le16(p + 7));
+						 le16(p + 7), len >= 10 ? p[9] : 0);
 			break;
 		case 3:
 			if (len >= 4) {
@@ -128,6 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st.memory_used != 0 || st.resources != 0)
 		__builtin_trap();
 	for (unsigned i = 0; i < HEADS; i++)
-		vgpu_display_set(gpu, i, VGPU_DEFAULT_WIDTH, VGPU_DEFAULT_HEIGHT, 0, 0);
+		vgpu_display_set(gpu, i, VGPU_DEFAULT_WIDTH, VGPU_DEFAULT_HEIGHT, 0, 0, 0);
 	return 0;
 }

@@ -10,6 +10,10 @@ Usage:
       too when both have one) differs by more than T (0..255, default 16) and the largest
       channel difference; exits 0 when the dimensions match and that fraction is at most F
       (default 0.001, i.e. 0.1 % of the pixels), 1 otherwise.
+  pngcmp.py rgb565 FILE.png
+      prints how many pixels are not RGB 5-6-5 values expanded to 8 bits (what a guest
+      drawing for a 16-bit viewer writes) and how many distinct colours the image has; exits
+      0 when every pixel is one, 1 otherwise.
   pngcmp.py selftest
       encodes test images with each of the five filter types and both colour types, decodes
       them back and checks every byte.
@@ -183,6 +187,22 @@ def compare(a, b, threshold):
     return bad, maxd
 
 
+def not_565(img):
+    """Returns (pixels whose R, G or B is not a 5-6-5 value expanded, distinct colours)."""
+    ok5 = bytes(1 if v == ((v & 0xf8) | (v >> 5)) else 0 for v in range(256))
+    ok6 = bytes(1 if v == ((v & 0xfc) | (v >> 6)) else 0 for v in range(256))
+    bad = 0
+    colours = set()
+    n = img.channels
+    for row in img.rows:
+        for x in range(0, img.width * n, n):
+            r, g, b = row[x], row[x + 1], row[x + 2]
+            colours.add((r << 16) | (g << 8) | b)
+            if not (ok5[r] and ok6[g] and ok5[b]):
+                bad += 1
+    return bad, len(colours)
+
+
 # ---- selftest: a small encoder that uses every filter type ----
 
 def _filter_row(ftype, cur, prev, bpp):
@@ -283,6 +303,12 @@ def main(argv):
             img = read_png(args[1])
             print(f"{img.width}x{img.height}")
             return 0
+        if len(args) == 2 and args[0] == "rgb565":
+            img = read_png(args[1])
+            bad, colours = not_565(img)
+            print(f"{bad} of {img.width * img.height} pixels are not RGB 5-6-5, "
+                  f"{colours} colours")
+            return 0 if bad == 0 else 1
         if args[:1] == ["compare"]:
             rest = args[1:]
             while rest and rest[0].startswith("--"):

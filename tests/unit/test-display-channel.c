@@ -58,6 +58,7 @@ static struct hd_chan_msg sample(enum hd_chan_type t)
 		m.u.display.height = 900;
 		m.u.display.width_mm = 423;
 		m.u.display.height_mm = 238;
+		m.u.display.depth = 16;
 		break;
 	case HD_CHAN_INPUT:
 		m.u.input.kind = HD_CHAN_INPUT_POINTER;
@@ -142,6 +143,7 @@ static void rect_overflow(uint8_t *buf, size_t *len) { memset(buf + 24, 0xff, 4)
 static void unknown_type(uint8_t *buf, size_t *len) { buf[0] = 99; }
 static void reserved_bits(uint8_t *buf, size_t *len) { buf[2] = 1; }
 static void tiny_display(uint8_t *buf, size_t *len) { buf[12] = 8; buf[13] = 0; }
+static void odd_depth(uint8_t *buf, size_t *len) { buf[8 + 20] = 17; }
 static void length_lies(uint8_t *buf, size_t *len) { buf[4] ^= 4; }
 static void zero_id(uint8_t *buf, size_t *len) { memset(buf + 8, 0, 8); }
 static void unknown_flag(uint8_t *buf, size_t *len) { buf[16] = 2; }
@@ -166,6 +168,7 @@ static void test_hostile(void **state)
 		{HD_CHAN_DAMAGE, rect_overflow, 0, "out of range"},
 		{HD_CHAN_CURSOR, truncate_one, 0, "wrong size"},
 		{HD_CHAN_DISPLAY, tiny_display, 0, "out of range"},
+		{HD_CHAN_DISPLAY, odd_depth, 0, "17 bits a pixel"},
 		{HD_CHAN_ACK, unknown_type, 0, "unknown message type"},
 		{HD_CHAN_ACK, reserved_bits, 0, "reserved"},
 		{HD_CHAN_BYE, length_lies, 0, "bytes"},

@@ -263,7 +263,7 @@ static void test_config_event(void **state)
 	assert_int_equal(cfg_rd(f, 12), 0);    /* num_capsets */
 	uint32_t gen = rd(f, REG_CONFIG_GENERATION);
 
-	assert_int_equal(vgpu_display_set(f->g, 1, 1280, 720, 0, 0), 0);
+	assert_int_equal(vgpu_display_set(f->g, 1, 1280, 720, 0, 0, 0), 0);
 	assert_int_equal(f->irq_level, 1);
 	assert_int_equal(rd(f, REG_INTERRUPT_STATUS) & 2, 2);
 	assert_true(rd(f, REG_CONFIG_GENERATION) != gen);
@@ -277,12 +277,12 @@ static void test_config_event(void **state)
 	assert_int_equal(di.pmodes[1].r.width, 1280);
 	assert_int_equal(di.pmodes[1].r.height, 720);
 
-	assert_int_equal(vgpu_display_set(f->g, HEADS, 800, 600, 0, 0), -EINVAL);
-	assert_int_equal(vgpu_display_set(f->g, 0, 15, 600, 0, 0), -EINVAL);
-	assert_int_equal(vgpu_display_set(f->g, 0, 800, 16385, 0, 0), -EINVAL);
-	assert_int_equal(vgpu_display_set(f->g, 0, 0, 600, 0, 0), -EINVAL);
-	assert_int_equal(vgpu_display_set(f->g, 0, 800, 600, 4096, 0), -EINVAL);
-	assert_int_equal(vgpu_display_set(f->g, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(vgpu_display_set(f->g, HEADS, 800, 600, 0, 0, 0), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 0, 15, 600, 0, 0, 0), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 0, 800, 16385, 0, 0, 0), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 0, 0, 600, 0, 0, 0), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 0, 800, 600, 4096, 0, 0), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 0, 0, 0, 0, 0, 0), 0);
 	vgpu_ctrl_request(f->g, &h, sizeof(h), &di, sizeof(di));
 	assert_int_equal(di.pmodes[0].enabled, 0);
 	assert_int_equal(di.pmodes[1].enabled, 1);
@@ -335,7 +335,7 @@ static void test_edid(void **state)
 	struct fx *f = *state;
 	uint8_t e[128];
 
-	assert_int_equal(vgpu_display_set(f->g, 0, 1920, 1080, 600, 340), 0);
+	assert_int_equal(vgpu_display_set(f->g, 0, 1920, 1080, 600, 340, 0), 0);
 	edid_get(f, 0, e);
 	assert_int_equal(e[21], 60); /* cm */
 	assert_int_equal(e[22], 34);
@@ -353,7 +353,7 @@ static void test_edid(void **state)
 	assert_memory_equal(e + 72 + 5, "hyperdesk\n", 10);
 
 	/* Sizes from 96 DPI when none is given. */
-	assert_int_equal(vgpu_display_set(f->g, 1, 1920, 1080, 0, 0), 0);
+	assert_int_equal(vgpu_display_set(f->g, 1, 1920, 1080, 0, 0, 0), 0);
 	edid_get(f, 1, e);
 	d = dtd_parse(e + 54);
 	assert_int_equal(d.wmm, 508);
@@ -362,7 +362,7 @@ static void test_edid(void **state)
 	assert_int_equal(e[22], 29);
 
 	/* Too big for a DTD: clamped, clock within its 16 bits, checksum still right. */
-	assert_int_equal(vgpu_display_set(f->g, 2, 16384, 16384, 4095, 4095), 0);
+	assert_int_equal(vgpu_display_set(f->g, 2, 16384, 16384, 4095, 4095, 0), 0);
 	edid_get(f, 2, e);
 	d = dtd_parse(e + 54);
 	assert_int_equal(d.hact, 4095);
@@ -371,15 +371,34 @@ static void test_edid(void **state)
 	assert_int_equal(e[21], 255);
 	/* A wide mode at the default 96 DPI is 4335 mm across: scaled as a whole into the
 	 * DTD's 12 bits, never wrapped (4335 mod 4096 would claim 239 mm). */
-	assert_int_equal(vgpu_display_set(f->g, 2, 16384, 1024, 0, 0), 0);
+	assert_int_equal(vgpu_display_set(f->g, 2, 16384, 1024, 0, 0, 0), 0);
 	edid_get(f, 2, e);
 	d = dtd_parse(e + 54);
 	assert_int_equal(d.wmm, 4095);
 	assert_int_equal(d.hmm, 255); /* 271 mm scaled by 4095/4335 */
-	assert_int_equal(vgpu_display_set(f->g, 2, 16, 16, 1, 1), 0);
+	assert_int_equal(vgpu_display_set(f->g, 2, 16, 16, 1, 1, 0), 0);
 	edid_get(f, 2, e);
 	assert_int_equal(e[21], 1);
 	assert_int_equal(dtd_parse(e + 54).hact, 16);
+
+	/* The viewer's depth is the EDID's bits per colour: 6 for 16-bit viewers and below,
+	 * 8 for full colour or when not known; anything but a real depth is refused. */
+	static const uint32_t depths[][2] = {{0, 0xa5}, {8, 0x95}, {15, 0x95}, {16, 0x95},
+					     {24, 0xa5}, {32, 0xa5}};
+	for (unsigned i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+		assert_int_equal(vgpu_display_set(f->g, 1, 1280, 720, 0, 0, depths[i][0]), 0);
+		edid_get(f, 1, e);
+		assert_int_equal(e[20], depths[i][1]);
+		uint8_t sum = 0;
+		for (unsigned k = 0; k < 128; k++)
+			sum = (uint8_t)(sum + e[k]);
+		assert_int_equal(sum, 0);
+		struct vgpu_head_info hi;
+		assert_int_equal(vgpu_head_info(f->g, 1, &hi), 0);
+		assert_int_equal(hi.depth, depths[i][0]);
+	}
+	assert_int_equal(vgpu_display_set(f->g, 1, 1280, 720, 0, 0, 17), -EINVAL);
+	assert_int_equal(vgpu_display_set(f->g, 1, 1280, 720, 0, 0, 64), -EINVAL);
 
 	struct vgpu_get_edid c = {{.type = VGPU_CMD_GET_EDID}, HEADS, 0};
 	struct vgpu_resp_edid r;

@@ -842,7 +842,7 @@ static void test_snapshot(void **state)
 	    VGPU_RESP_OK_NODATA);
 	assert_int_equal(cursor_cmd(f, VGPU_CMD_UPDATE_CURSOR, 1, 7, 30, 40, 3, 4),
 			 VGPU_RESP_OK_NODATA);
-	assert_int_equal(vgpu_display_set(f->g, 1, 800, 600, 0, 0), 0);
+	assert_int_equal(vgpu_display_set(f->g, 1, 800, 600, 0, 0, 16), 0);
 
 	struct vgpu_head_info hi;
 	uint8_t *want0 = malloc(48 * 24 * 4), *want1 = malloc(40 * 20 * 4);
@@ -859,7 +859,7 @@ static void test_snapshot(void **state)
 	hd_buf_init(&b);
 	vgpu_snapshot_save(f->g, &b);
 	struct vgpu *g = fresh(f, LIMIT);
-	assert_int_equal(load(g, &b, b.len, 2), 0);
+	assert_int_equal(load(g, &b, b.len, 3), 0);
 	same_fb(f, g, 0, want0, 48, 24);
 	same_fb(f, g, 1, want1, 40, 20);
 	vgpu_get_stats(g, &st);
@@ -868,6 +868,7 @@ static void test_snapshot(void **state)
 	assert_int_equal(vgpu_head_info(g, 1, &hi), 0);
 	assert_int_equal(hi.req_width, 800);
 	assert_int_equal(hi.req_height, 600);
+	assert_int_equal(hi.depth, 16);
 	struct vgpu_cursor_info ci, ci0;
 	assert_int_equal(vgpu_head_cursor(f->g, 1, &ci0), 0);
 	assert_int_equal(vgpu_head_cursor(g, 1, &ci), 0);
@@ -884,8 +885,9 @@ static void test_snapshot(void **state)
 
 	/* Hostile payloads: refused, and the device is left empty. */
 	assert_int_equal(load(g, &b, b.len, 1), -ENOTSUP);
+	assert_int_equal(load(g, &b, b.len, 4), -ENOTSUP);
 	for (size_t n = 0; n < b.len; n += n < 200 ? 1 : 509)
-		assert_true(load(g, &b, n, 2) < 0);
+		assert_true(load(g, &b, n, 3) < 0);
 	vgpu_get_stats(g, &st);
 	assert_int_equal(st.resources, 0);
 	assert_true(st.memory_used == 0);
@@ -900,7 +902,7 @@ static void test_snapshot(void **state)
 	uint32_t saved;
 	memcpy(&saved, d + second, 4);
 	memcpy(d + second, &first, 4);
-	assert_int_equal(load(g, &b, b.len, 2), -EINVAL);
+	assert_int_equal(load(g, &b, b.len, 3), -EINVAL);
 	memcpy(d + second, &saved, 4);
 	/* The blob's backing moved outside guest RAM. */
 	uint64_t gpa;
@@ -908,13 +910,13 @@ static void test_snapshot(void **state)
 	assert_true(gpa == BLOB_GPA);
 	gpa = MEM_SIZE - 4096;
 	memcpy(d + blob_rec + 29, &gpa, 8);
-	assert_int_equal(load(g, &b, b.len, 2), -EINVAL);
+	assert_int_equal(load(g, &b, b.len, 3), -EINVAL);
 	gpa = BLOB_GPA;
 	memcpy(d + blob_rec + 29, &gpa, 8);
-	assert_int_equal(load(g, &b, b.len, 2), 0);
+	assert_int_equal(load(g, &b, b.len, 3), 0);
 	vgpu_destroy(g);
 	g = fresh(f, 16384); /* too small for the 2D copy */
-	assert_int_equal(load(g, &b, b.len, 2), -ENOMEM);
+	assert_int_equal(load(g, &b, b.len, 3), -ENOMEM);
 	vgpu_get_stats(g, &st);
 	assert_true(st.memory_used == 0 && st.resources == 0);
 	vgpu_destroy(g);
