@@ -29,6 +29,9 @@ static void usage(FILE *f)
 		"                            the default) or without (the server picks a lossless\n"
 		"                            codec), and fail if frames arrive without it; by\n"
 		"                            default the client takes SurfaceBits\n"
+		"      --depth BITS          bits a pixel to ask for: VNC 16 (R5 G6 B5) or 24,\n"
+		"                            RDP 15, 16, 24 or 32 (default: full colour); the PNG\n"
+		"                            shows what such a client shows\n"
 		"      --scale PERCENT       RDP: the desktop scale factor to announce (100..500)\n"
 		"      --monitors LAYOUT     RDP: announce monitors, WxH+X+Y[,WxH+X+Y...] (X and Y\n"
 		"                            may be negative: 1280x720-1280+0), the first the\n"
@@ -81,7 +84,8 @@ enum {
 	OPT_SCALE,
 	OPT_SLOW,
 	OPT_STREAM,
-	OPT_MONITORS
+	OPT_MONITORS,
+	OPT_DEPTH,
 };
 
 /* One signed coordinate of a geometry: '+' or '-' and digits. */
@@ -157,6 +161,7 @@ int cmd_shot(int argc, char **argv)
 		{"slow", required_argument, NULL, OPT_SLOW},
 		{"stream", required_argument, NULL, OPT_STREAM},
 		{"monitors", required_argument, NULL, OPT_MONITORS},
+		{"depth", required_argument, NULL, OPT_DEPTH},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -250,6 +255,18 @@ int cmd_shot(int argc, char **argv)
 		case OPT_MONITORS:
 			monitors = optarg;
 			break;
+		case OPT_DEPTH: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || (v != 15 && v != 16 && v != 24 && v != 32)) {
+				fprintf(stderr, "hyperdesk shot: --depth: '%s' is not 15, 16, 24 or "
+						"32\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.depth = (unsigned)v;
+			break;
+		}
 		case 'v':
 			hd_log_set_level(HD_LOG_DEBUG);
 			break;
@@ -274,6 +291,12 @@ int cmd_shot(int argc, char **argv)
 				"for rdp:// only\n");
 		return CLI_EXIT_USAGE;
 	}
+	if (!rdp && cfg.depth && cfg.depth != 16 && cfg.depth != 24) {
+		fprintf(stderr, "hyperdesk shot: --depth on vnc:// is 16 or 24\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (!rdp && cfg.depth == 24)
+		cfg.depth = 0; /* the full-colour default */
 	/* After --size, whichever came first: the bounding box is only the default size. */
 	if (monitors && parse_monitors(monitors, &cfg) < 0) {
 		fprintf(stderr, "hyperdesk shot: --monitors: '%s' is not WxH+X+Y[,WxH+X+Y...] with "

@@ -23,6 +23,8 @@ struct shot_config {
 	const char *password;	/* or NULL */
 	unsigned timeout_ms;	/* for the whole capture */
 	unsigned settle_ms;	/* a frame is stable after this long without an update */
+	unsigned depth;		/* bits a pixel to ask for (VNC 16 or 24, RDP 15, 16, 24, 32;
+				 * 0: the default, full colour) */
 	/* RDP only. */
 	bool gfx;		/* offer the graphics pipeline */
 	bool gfx_h264;		/* with H.264 (AVC420) */

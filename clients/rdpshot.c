@@ -255,7 +255,7 @@ static bool configure(rdpSettings *st, const struct shot_config *cfg)
 		st->UseMultimon = TRUE;
 		st->ForceMultimon = TRUE;
 	}
-	st->ColorDepth = 32;
+	st->ColorDepth = cfg->depth ? cfg->depth : 32;
 	st->IgnoreCertificate = FALSE; /* on_verify_cert decides: this session only */
 	st->AutoAcceptCertificate = FALSE;
 	st->RdpSecurity = FALSE;

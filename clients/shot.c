@@ -28,7 +28,7 @@ struct shot_state {
 static uint64_t frame_sum(const rfbClient *c)
 {
 	const uint8_t *p = c->frameBuffer;
-	size_t n = (size_t)c->width * (size_t)c->height * 4 / 8;
+	size_t n = (size_t)c->width * (size_t)c->height * (c->format.bitsPerPixel / 8) / 8;
 	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)c->width << 32 | (uint32_t)c->height);
 	for (size_t i = 0; p && i < n; i++) {
 		uint64_t w;
@@ -80,6 +80,26 @@ static char *get_password(rfbClient *c)
 	return strdup(s->cfg->password ? s->cfg->password : "");
 }
 
+/* The client's 16-bit R5 G6 B5 frame as RGBX, each channel expanded to 8 bits by repeating
+ * its top bits (what a guest drawing 5-6-5 wrote). NULL without memory. */
+static uint8_t *rgbx_from_565(const rfbClient *c)
+{
+	size_t n = (size_t)c->width * (size_t)c->height;
+	uint8_t *out = malloc(n * 4);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t v;
+		memcpy(&v, c->frameBuffer + i * 2, 2);
+		uint32_t r = v >> 11, g = (v >> 5) & 63, b = v & 31;
+		out[i * 4] = (uint8_t)(r << 3 | r >> 2);
+		out[i * 4 + 1] = (uint8_t)(g << 2 | g >> 4);
+		out[i * 4 + 2] = (uint8_t)(b << 3 | b >> 2);
+		out[i * 4 + 3] = 0;
+	}
+	return out;
+}
+
 static unsigned ms_between(uint64_t a, uint64_t b)
 {
 	return b > a ? (unsigned)((b - a) / 1000000) : 0;
@@ -91,10 +111,21 @@ int shot_run(const struct shot_config *cfg, struct shot_result *res)
 	rfbClientLog = quiet_log;
 	rfbClientErr = quiet_log;
 
-	rfbClient *c = rfbGetClient(8, 3, 4); /* bytes R, G, B, X */
+	bool low = cfg->depth == 16;
+	/* Bytes R, G, B, X; or 16-bit words R5 G6 B5, little-endian. */
+	rfbClient *c = low ? rfbGetClient(5, 3, 2) : rfbGetClient(8, 3, 4);
 	if (!c) {
 		fprintf(stderr, "hyperdesk shot: out of memory\n");
 		return -1;
+	}
+	if (low) {
+		c->format.depth = 16;
+		c->format.redMax = 31;
+		c->format.greenMax = 63;
+		c->format.blueMax = 31;
+		c->format.redShift = 11;
+		c->format.greenShift = 5;
+		c->format.blueShift = 0;
 	}
 	rfbClientSetClientData(c, &shot_tag, &s);
 	c->canHandleNewFBSize = TRUE;
@@ -169,8 +200,12 @@ int shot_run(const struct shot_config *cfg, struct shot_result *res)
 		}
 	}
 	if (status == 0) {
-		int r = shot_write_png(cfg->output, c->frameBuffer, (uint32_t)c->width,
-				       (uint32_t)c->height);
+		uint8_t *rgbx = low ? rgbx_from_565(c) : c->frameBuffer;
+		int r = rgbx ? shot_write_png(cfg->output, rgbx, (uint32_t)c->width,
+					      (uint32_t)c->height)
+			     : -ENOMEM;
+		if (low)
+			free(rgbx);
 		if (r < 0) {
 			fprintf(stderr, "hyperdesk shot: cannot write %s: %s\n", cfg->output,
 				strerror(-r));

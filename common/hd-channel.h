@@ -140,6 +140,12 @@ static inline bool hd_chan_depth_ok(uint32_t depth)
 	return depth == 0 || depth == 8 || depth == 15 || depth == 16 || depth == 24 ||
 	       depth == 32;
 }
+/* The bits per colour a VM is told (its EDID) for a viewer of depth bits a pixel: 6 up to
+ * 16 bits a pixel, else 8 (full colour, or not known). */
+static inline uint32_t hd_chan_depth_bpc(uint32_t depth)
+{
+	return depth && depth <= 16 ? 6 : 8;
+}
 /* A readable name of a message type, for logs. */
 const char *hd_chan_type_name(uint32_t type);
 

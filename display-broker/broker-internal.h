@@ -41,6 +41,7 @@ struct bk_head {
 	uint32_t req_w, req_h;
 	uint64_t req_ns;
 	uint32_t req_wmm, req_hmm; /* the physical size last asked for */
+	uint32_t req_depth;	   /* the depth last asked for (0: none yet) */
 	/* The cursor as the VMM last sent it. */
 	uint64_t cursor_serial; /* bumps on every CURSOR */
 	bool cursor_visible, cursor_has_image;
@@ -89,6 +90,10 @@ struct bk_session {
 	uint32_t want_w, want_h;
 	uint32_t want_wmm, want_hmm; /* its physical size; 0 x 0: the broker's --dpi */
 	uint64_t want_ns;
+	/* The client's colour depth in bits a pixel (for all its monitors), when depth_ns is
+	 * set: a head takes the depth of the session that stated one last. */
+	uint32_t want_depth;
+	uint64_t depth_ns;
 	/* Multi-monitor clients (RDP): the first monitor is head/want_* above, at (x0, y0) of
 	 * the client's desktop; the others get heads when the session is placed on a VM. */
 	uint32_t x0, y0;
@@ -153,6 +158,9 @@ void broker_session_place_more(struct broker *b, struct bk_session *s);
 /* A non-blocking TCP listener on addr (IPv4 or IPv6 literal) and port (0: any); returns the
  * socket or -errno, and the port actually bound in *port_out. */
 int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out);
+/* Under the lock: records the depth (bits a pixel) s's client shows; a new one reshapes the
+ * heads it watches by policy. Depths the channel cannot carry are taken as not known. */
+void broker_session_depth(struct broker *b, struct bk_session *s, uint32_t depth);
 /* The physical size for a shape at the configured DPI (0 x 0 without one). */
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
 		     uint32_t *hmm);

@@ -184,14 +184,26 @@ void broker_session_attach(struct broker *b, struct bk_session *s)
 	broker_session_place_more(b, s);
 }
 
+void broker_session_depth(struct broker *b, struct bk_session *s, uint32_t depth)
+{
+	(void)b;
+	if (!hd_chan_depth_ok(depth))
+		depth = 0;
+	if (s->depth_ns && s->want_depth == depth)
+		return;
+	s->want_depth = depth;
+	s->depth_ns = hd_now_ns();
+	hd_info(TAG, "session %u: the client shows %u bits a pixel", s->id, depth);
+}
+
 /* What shape the policy wants for a head now (and its physical size, 0 x 0 for the broker's
- * --dpi): false for "leave it". */
+ * --dpi, and the viewer's depth, 0 when no session stated one): false for "leave it". */
 static bool head_target(struct broker *b, struct bk_vm *vm, unsigned head, uint32_t *w,
-			uint32_t *h, uint32_t *wmm, uint32_t *hmm)
+			uint32_t *h, uint32_t *wmm, uint32_t *hmm, uint32_t *depth)
 {
 	if (b->cfg->policy == BROKER_POLICY_FIXED)
 		return false;
-	struct bk_session *latest = NULL;
+	struct bk_session *latest = NULL, *deepest = NULL;
 	int latest_mon = -1;
 	unsigned n = 0;
 	for (struct bk_session *s = b->sessions; s; s = s->next) {
@@ -203,7 +215,10 @@ static bool head_target(struct broker *b, struct bk_vm *vm, unsigned head, uint3
 			latest = s;
 			latest_mon = mon;
 		}
+		if (s->depth_ns && (!deepest || s->depth_ns > deepest->depth_ns))
+			deepest = s;
 	}
+	*depth = deepest ? deepest->want_depth : 0;
 	*wmm = *hmm = 0;
 	if (latest && latest_mon == 0) {
 		*w = latest->want_w;
@@ -226,6 +241,17 @@ static bool head_target(struct broker *b, struct bk_vm *vm, unsigned head, uint3
 		*h = n ? DEFAULT_HEIGHT : 0;
 		return true;
 	}
+	/* Nobody asked for a size, but a viewer's depth (or its going) is news to the guest:
+	 * the mode it has, at that depth. */
+	const struct bk_head *hd = &vm->heads[head];
+	if (hd->fb &&
+	    hd_chan_depth_bpc(*depth) != hd_chan_depth_bpc(hd->req_depth)) {
+		*w = hd->fb->width;
+		*h = hd->fb->height;
+		*wmm = hd->req_wmm;
+		*hmm = hd->req_hmm;
+		return true;
+	}
 	return false;
 }
 
@@ -246,20 +272,22 @@ static void policy_tick(struct broker *b)
 			continue;
 		for (unsigned i = 0; i < vm->nr_heads; i++) {
 			struct bk_head *hd = &vm->heads[i];
-			uint32_t w, h, wmm, hmm;
-			if (!head_target(b, vm, i, &w, &h, &wmm, &hmm))
+			uint32_t w, h, wmm, hmm, depth;
+			if (!head_target(b, vm, i, &w, &h, &wmm, &hmm, &depth))
 				continue;
 			if (!wmm || !hmm)
 				broker_shape_mm(b, w, h, &wmm, &hmm);
 			uint32_t cw = hd->fb ? hd->fb->width : 0, ch = hd->fb ? hd->fb->height : 0;
-			/* The mode has no physical size the guest confirms: a new one is asked
-			 * for once. */
-			if (cw == w && ch == h && hd->req_wmm == wmm && hd->req_hmm == hmm)
+			/* The mode has no physical size or depth the guest confirms: a new one is
+			 * asked for once. A depth matters when it changes what the guest is told
+			 * (its bits per colour); otherwise it rides along with the next request. */
+			bool same_bpc = hd_chan_depth_bpc(hd->req_depth) == hd_chan_depth_bpc(depth);
+			if (cw == w && ch == h && hd->req_wmm == wmm && hd->req_hmm == hmm && same_bpc)
 				continue;
 			/* Coalesce: while a request is in flight the latest shape waits for its
 			 * mode; the same request again only every few seconds. */
 			bool same = hd->req_w == w && hd->req_h == h && hd->req_wmm == wmm &&
-				    hd->req_hmm == hmm;
+				    hd->req_hmm == hmm && same_bpc;
 			if (hd->req_inflight &&
 			    now - hd->req_ns < (same ? 5 : 1) * HEAD_REQUEST_TIMEOUT_NS)
 				continue;
@@ -269,18 +297,24 @@ static void policy_tick(struct broker *b)
 			m.u.display.height = h;
 			m.u.display.width_mm = wmm;
 			m.u.display.height_mm = hmm;
+			m.u.display.depth = depth;
 			broker_vm_send(vm, &m);
 			hd->req_inflight = !(cw == w && ch == h);
 			hd->req_w = w;
 			hd->req_h = h;
 			hd->req_wmm = wmm;
 			hd->req_hmm = hmm;
+			hd->req_depth = depth;
 			hd->req_ns = now;
+			char depth_s[40] = "";
+			if (depth)
+				snprintf(depth_s, sizeof(depth_s), ", %u bits a pixel", depth);
 			if (wmm)
-				hd_info(TAG, "vm %u head %u: asking for %ux%u (%ux%u mm)", vm->id, i,
-					w, h, wmm, hmm);
+				hd_info(TAG, "vm %u head %u: asking for %ux%u (%ux%u mm%s)", vm->id,
+					i, w, h, wmm, hmm, depth_s);
 			else
-				hd_info(TAG, "vm %u head %u: asking for %ux%u", vm->id, i, w, h);
+				hd_info(TAG, "vm %u head %u: asking for %ux%u%s", vm->id, i, w, h,
+					depth_s[0] ? depth_s + 2 : "");
 		}
 	}
 }

@@ -71,6 +71,7 @@ struct rdp_local {
 	uint32_t buttons; /* the RFB-style mask we last sent */
 	uint32_t frame_id;
 	uint64_t frames_sent, bytes_sent;
+	bool bits_logged; /* the SurfaceBits depth was logged */
 };
 
 struct rdp_ctx {
@@ -207,6 +208,8 @@ static void want_layout(struct rdp_local *l, const struct rdp_layout *lay, bool 
 	pthread_mutex_lock(&b->lock);
 	uint64_t now = hd_now_ns();
 	s->hold = false; /* logged on, its layout known: it may have heads now */
+	if (at_connect)
+		broker_session_depth(b, s, l->peer->settings->ColorDepth);
 	if (!fixed) {
 		s->want_set = true;
 		s->want_w = m0->width;
@@ -347,10 +350,51 @@ static void fill_tile(struct rdp_local *l, uint8_t *dst, uint32_t tx, uint32_t t
 	}
 }
 
-/* Sends rectangle (x, y, w, h) of the client's desktop as raw BGRX SurfaceBits, in tiles that
- * fit the client's request size. Returns false when the connection failed. */
+/* The bits a pixel of raw SurfaceBits for this client: its own colour depth where the codec
+ * "none" has a format for it (15, 16, 24), else 32. */
+static unsigned surface_bpp(const struct rdp_local *l)
+{
+	unsigned d = l->peer->settings->ColorDepth;
+	return d == 15 || d == 16 || d == 24 ? d : 32;
+}
+
+/* Packs n BGRX pixels in place into bpp bits a pixel as FreeRDP's codec "none" reads them:
+ * 16 = R5 G6 B5 and 15 = R5 G5 B5 in a little-endian word, 24 = bytes B, G, R. Each output
+ * pixel is no longer than its input, so front to back never overwrites what is still to be
+ * read. Returns the packed length. */
+static size_t pack_pixels(uint8_t *buf, size_t n, unsigned bpp)
+{
+	uint8_t *out = buf;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = buf + i * 4;
+		uint32_t b = p[0], g = p[1], r = p[2], v;
+		switch (bpp) {
+		case 16:
+			v = (r >> 3) << 11 | (g >> 2) << 5 | b >> 3;
+			*out++ = (uint8_t)v;
+			*out++ = (uint8_t)(v >> 8);
+			break;
+		case 15:
+			v = (r >> 3) << 10 | (g >> 3) << 5 | b >> 3;
+			*out++ = (uint8_t)v;
+			*out++ = (uint8_t)(v >> 8);
+			break;
+		default: /* 24 */
+			*out++ = (uint8_t)b;
+			*out++ = (uint8_t)g;
+			*out++ = (uint8_t)r;
+			break;
+		}
+	}
+	return (size_t)(out - buf);
+}
+
+/* Sends rectangle (x, y, w, h) of the client's desktop as raw SurfaceBits at the client's
+ * depth (surface_bpp), in tiles that fit the client's request size. Returns false when the
+ * connection failed. */
 static bool send_rect(struct rdp_local *l, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
+	unsigned bpp = surface_bpp(l);
 	rdpUpdate *up = l->peer->update;
 	uint32_t max_req = l->peer->settings->MultifragMaxRequestSize;
 	size_t limit = max_req > SURFACE_OVERHEAD + 4 ? max_req - SURFACE_OVERHEAD : 4096;
@@ -370,13 +414,15 @@ static bool send_rect(struct rdp_local *l, uint32_t x, uint32_t y, uint32_t w, u
 				l->buf_cap = bytes;
 			}
 			fill_tile(l, l->buf, tx, ty, tw, th);
+			if (bpp != 32)
+				bytes = pack_pixels(l->buf, (size_t)tw * th, bpp);
 			SURFACE_BITS_COMMAND cmd = {0};
 			cmd.cmdType = CMDTYPE_STREAM_SURFACE_BITS;
 			cmd.destLeft = tx;
 			cmd.destTop = ty;
 			cmd.destRight = tx + tw;
 			cmd.destBottom = ty + th;
-			cmd.bmp.bpp = 32;
+			cmd.bmp.bpp = (BYTE)bpp;
 			cmd.bmp.codecID = 0; /* RDP_CODEC_ID_NONE */
 			cmd.bmp.width = (UINT16)tw;
 			cmd.bmp.height = (UINT16)th;
@@ -399,6 +445,11 @@ static bool send_frame(struct rdp_local *l, const struct hd_chan_rect *damage, u
 				   .frameId = ++l->frame_id};
 	if (markers && !up->SurfaceFrameMarker(up->context, &fm))
 		return false;
+	if (!l->bits_logged) {
+		l->bits_logged = true;
+		hd_info(TAG, "session %u: raw SurfaceBits at %u bits a pixel", l->s->id,
+			surface_bpp(l));
+	}
 	if (l->full) {
 		l->full = false;
 		if (!send_rect(l, 0, 0, l->width, l->height))

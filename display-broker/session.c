@@ -297,6 +297,20 @@ static struct session_local *local_of(rfbClientPtr cl)
 	return cl->screen->screenData;
 }
 
+/* libvncserver picks its pixel translation whenever the client's format may have changed
+ * (SetPixelFormat, a new framebuffer): the client's depth is its format's (8 for a colour
+ * map), and part of the session's shape. */
+static rfbBool set_translate(rfbClientPtr cl)
+{
+	struct session_local *l = local_of(cl);
+	rfbBool r = rfbSetTranslateFunction(cl);
+	uint32_t depth = cl->format.trueColour ? cl->format.depth : 8;
+	pthread_mutex_lock(&l->b->lock);
+	broker_session_depth(l->b, l->s, depth);
+	pthread_mutex_unlock(&l->b->lock);
+	return r;
+}
+
 static int set_desktop_size(int width, int height, int nr_screens,
 			    struct rfbExtDesktopScreen *screens, rfbClientPtr cl)
 {
@@ -367,6 +381,7 @@ static bool setup(struct session_local *l)
 	sc->alwaysShared = TRUE;
 	sc->screenData = l;
 	sc->setDesktopSizeHook = set_desktop_size;
+	sc->setTranslateFunction = set_translate;
 	sc->kbdAddEvent = on_key;
 	sc->ptrAddEvent = on_pointer;
 	sc->cursor = make_cursor(false, NULL, 0, 0);

@@ -84,7 +84,7 @@ static int cmd_display_info(struct hv_vm *vm, void *opaque, const struct hd_json
 			      "\"bpc\":%u},\"scanout\":",
 			      i ? "," : "", i, hi.enabled ? "true" : "false", hi.req_width,
 			      hi.req_height, hi.width_mm, hi.height_mm, hi.depth,
-			      vgpu_depth_bpc(hi.depth));
+			      hd_chan_depth_bpc(hi.depth));
 		if (hi.active)
 			hd_buf_printf(result,
 				      "{\"resource\":%u,\"width\":%u,\"height\":%u,\"format\":%u}",
@@ -128,8 +128,8 @@ static const struct {
 	hv_control_fn fn;
 } vgpu_cmds[] = {
     {"display-set",
-     "display-set HEAD WIDTH HEIGHT [WIDTH_MM HEIGHT_MM]: set a head's mode (0 0 disables "
-     "it; sizes default to 96 DPI)",
+     "display-set HEAD WIDTH HEIGHT [WIDTH_MM HEIGHT_MM [DEPTH]]: set a head's mode (0 0 "
+     "disables it; sizes default to 96 DPI) and the viewer's bits a pixel",
      cmd_display_set},
     {"display-info",
      "display-info: per head the requested mode, scanout and frames; GPU memory use",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hd-channel.h"
 #include "vgpu-internal.h"
 
 /* Chains handled per notify: a guest that refills the ring from another vCPU while we work
@@ -93,7 +94,7 @@ static uint32_t cmd_get_edid(struct vgpu *g, const uint8_t *req, size_t len, uin
 	const struct vgpu_head *h = &g->heads[head];
 	memset(re, 0, sizeof(*re));
 	vgpu_edid_build(re->edid, head, h->req_width, h->req_height, h->width_mm, h->height_mm,
-			vgpu_depth_bpc(h->depth));
+			hd_chan_depth_bpc(h->depth));
 	re->size = htole32(128);
 	*resp_len = sizeof(*re);
 	return VGPU_RESP_OK_EDID;

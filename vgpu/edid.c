@@ -112,11 +112,6 @@ static void put_text(uint8_t *d, uint8_t tag, const char *text)
 	}
 }
 
-uint32_t vgpu_depth_bpc(uint32_t depth)
-{
-	return depth && depth <= 16 ? 6 : 8;
-}
-
 void vgpu_edid_build(uint8_t e[EDID_LEN], unsigned head, uint32_t width, uint32_t height,
 		     uint32_t width_mm, uint32_t height_mm, uint32_t bpc)
 {

@@ -67,12 +67,11 @@ void vgpu_reset(struct vgpu *g);
 /* Sets head's requested mode (the guest learns it from GET_DISPLAY_INFO and GET_EDID after a
  * VIRTIO_GPU_EVENT_DISPLAY config event). width = height = 0 disables the head. mm sizes of
  * 0 mean "from VGPU_DEFAULT_DPI". depth is the viewer's bits a pixel (8, 15, 16, 24, 32; 0:
- * not known, taken as 24); the EDID tells the guest the bits per colour it can show (6 up to
- * 16 bits a pixel, else 8). Returns 0, or -EINVAL (head, size or depth out of range). */
+ * not known, taken as 24); the EDID tells the guest the bits per colour it can show
+ * (hd_chan_depth_bpc). Returns 0, or -EINVAL (head, size or depth out of range). */
 int vgpu_display_set(struct vgpu *g, unsigned head, uint32_t width, uint32_t height,
 		     uint32_t width_mm, uint32_t height_mm, uint32_t depth);
-/* The bits per colour EDID announces for a viewer of depth bits a pixel. */
-uint32_t vgpu_depth_bpc(uint32_t depth);
+
 /* Writes the head's framebuffer as a PNG file. Returns 0, or -errno with a reason in err
  * (-ENODATA: the head has no scanout yet). */
 int vgpu_screendump(struct vgpu *g, unsigned head, const char *path, char *err, size_t errlen);

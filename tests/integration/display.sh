@@ -146,6 +146,8 @@ expect_ctl_error "display-set a head that does not exist" "HEAD must be an integ
 expect_ctl_error "display-set a negative head" "HEAD must be an integer" display-set -1 800 600
 expect_ctl_error "display-set below the smallest mode" "must both be 0 (disable the head) or from 16 to 16384" display-set 0 8 8
 expect_ctl_error "display-set with one size" "usage: display-set HEAD WIDTH HEIGHT" display-set 0 800
+expect_ctl_error "display-set at 17 bits a pixel" "DEPTH must be 0 (not known), 8, 15, 16, 24 or 32, not 17" display-set 0 800 600 0 0 17
+expect_ctl_error "display-set with a depth but no size in mm" "usage: display-set HEAD WIDTH HEIGHT" display-set 0 800 600 0
 expect_ctl_error "screendump to a directory that does not exist" "cannot create $TMP/none/x.png: No such file or directory" screendump 0 "$TMP/none/x.png"
 expect_ctl_error "screendump of a head that does not exist" "HEAD must be an integer from 0 to 0" screendump 7 "$TMP/x.png"
 expect_ctl_error "screendump without a file" "usage: screendump HEAD FILE.png" screendump 0

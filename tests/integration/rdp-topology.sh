@@ -126,7 +126,7 @@ client scale "$X1" /sec:nla /u:BOB /p:hunter2 /size:1280x720 /scale:140
 VP=$CP
 if wait_line "display: head 0 1280x720" 150; then
 	"$HD" ctl "$SOCK" display-info >"$TMP/info" 2>&1
-	grep -q '"requested":{"width":1280,"height":720,"width_mm":242,"height_mm":136}' "$TMP/info" &&
+	grep -q '"requested":{"width":1280,"height":720,"width_mm":242,"height_mm":136,' "$TMP/info" &&
 		ok "/scale:140 reaches the guest as 242x136 mm for 1280x720 (an NT hash logon, any case)" ||
 		not_ok "/scale:140: the requested mode is not 242x136 mm" "$(cat "$TMP/info")"
 else

@@ -39,6 +39,11 @@ hd shot rdp://127.0.0.1:1 --gfx=vp9 -o "$TMP/x.png"
 expect_rc "shot --gfx with an unknown codec is a usage error" 2
 hd shot vnc://127.0.0.1:1 --slow 100 -o "$TMP/x.png"
 expect_rc "shot --slow on vnc:// is a usage error" 2
+hd shot vnc://127.0.0.1:1 --depth 15 -o "$TMP/x.png"
+expect_rc "shot --depth 15 on vnc:// is a usage error" 2
+expect_one_line_error "it says which depths VNC takes" "--depth on vnc:// is 16 or 24"
+hd shot rdp://127.0.0.1:1 --depth 12 -o "$TMP/x.png"
+expect_rc "shot --depth 12 is a usage error" 2
 hd shot rdp://127.0.0.1:1 --gfx -o "$TMP/x.png" --timeout 5000
 expect_rc "shot rdp:// with nothing listening fails" 1
 expect_one_line_error "it says why" "cannot connect to an RDP server at 127.0.0.1 port 1"
@@ -76,6 +81,29 @@ codec_of() {
 	echo "${c:-SurfaceBits}"
 }
 SESSION=0
+
+# wait_depth DEPTH BPC: waits (5 s at most) until display-info shows head 0 requested at DEPTH
+# bits a pixel and BPC bits per colour; sets info.
+wait_depth() {
+	for _ in $(seq 50); do
+		info=$("$HD" ctl "$SOCK" display-info 2>&1)
+		case "$info" in *"\"depth\":$1,\"bpc\":$2}"*) return 0 ;; esac
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_565 WANT FILE: screendumps head 0 into FILE until `pngcmp rgb565` exits WANT (0: every
+# pixel is 5-6-5, 1: some are not), 10 s at most; sets r565 to its line.
+wait_565() {
+	for _ in $(seq 50); do
+		"$HD" ctl "$SOCK" screendump 0 "$2" >/dev/null 2>&1
+		r565=$(python3 "$PNGCMP" rgb565 "$2" 2>&1)
+		[ $? -eq "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 # One xfreerdp a case, on an Xvfb screen of that size: its window is the whole screen.
 # xfreerdp_case SIZE WANT-CODEC TOLERANCE XFREERDP-ARGS...
@@ -192,7 +220,57 @@ cmp=$(python3 "$PNGCMP" compare --tolerance 0.01 "$TMP/shot-rs.png" "$TMP/rs-dum
 
 # xfreerdp with 16 bits a pixel has no GFX: SurfaceBits (the guest is at 1280x720 already).
 xfreerdp_case 1280x720 SurfaceBits 0.005 /bpp:16
+# Its depth becomes the guest's: head 0's EDID says 6 bits per colour, the desktop redraws in
+# RGB 5-6-5 (dithered), the broker sends 16-bit SurfaceBits, and the client shows what the
+# guest drew (FreeRDP widens 5-6-5 without repeating the top bits: up to 7 off a channel).
+wait_depth 16 6 && ok "a 16-bit client makes head 0 depth 16, 6 bits per colour" ||
+	not_ok "head 0 did not take the client's depth" "$info"
+grep -q "session $SESSION: raw SurfaceBits at 16 bits a pixel" "$TMP/run.err" &&
+	ok "the broker sends it 16-bit SurfaceBits" ||
+	not_ok "no 16-bit SurfaceBits" "$(grep "session $SESSION:" "$TMP/run.err" | tail -5)"
+if wait_565 0 "$TMP/d16.png"; then
+	ok "the guest draws for it in RGB 5-6-5 ($r565)"
+	cmp=""
+	for _ in $(seq 20); do
+		capture "$X" "$TMP/x16.png" &&
+			cmp=$(python3 "$PNGCMP" compare --threshold 7 --tolerance 0.005 "$TMP/x16.png" "$TMP/d16.png" 2>&1) && break
+		sleep 0.5
+	done
+	case "$cmp" in
+	SAME*) ok "the 16-bit client shows the guest's 5-6-5 picture ($cmp)" ;;
+	*) not_ok "the 16-bit client's screen is not the guest's" "$cmp" ;;
+	esac
+else
+	not_ok "the guest's screen is not RGB 5-6-5 under a 16-bit client" "$r565"
+fi
 stop "$VP" "$XP"
+# With the client gone the guest is told full colour again and redraws undithered.
+wait_depth 0 8 && wait_565 1 "$TMP/d24.png" &&
+	ok "after the 16-bit client the guest draws full colour again ($r565)" ||
+	not_ok "the guest stayed at 16-bit colour" "$info" "$r565"
+
+# A 16-bit VNC client (SetPixelFormat R5 G6 B5) does the same; libvncserver's conversion of a
+# 5-6-5 picture is exact, so its capture equals the guest's screendump.
+SESSION=$((SESSION + 1))
+timeout -k 2 40 "$HD" shot "vnc://127.0.0.1:$VNC" --depth 16 --settle 3000 -o "$TMP/v16.png" \
+	>/dev/null 2>"$TMP/v16.err" &
+V16=$!
+PIDS="$PIDS $V16"
+wait_depth 16 6 && wait_565 0 "$TMP/d16v.png" &&
+	ok "a 16-bit VNC client makes the guest draw 5-6-5 ($r565)" ||
+	not_ok "the guest did not follow a 16-bit VNC client" "$info" "$r565"
+wait "$V16"
+v16rc=$?
+PIDS=$(echo " $PIDS " | sed "s/ $V16 / /")
+if [ "$v16rc" -eq 0 ]; then
+	cmp=$(python3 "$PNGCMP" compare --threshold 0 --tolerance 0 "$TMP/v16.png" "$TMP/d16v.png" 2>&1) &&
+		ok "its 16-bit capture equals the guest's screendump ($cmp)" || not_ok "16-bit VNC capture differs" "$cmp"
+else
+	not_ok "shot vnc:// --depth 16 failed" "$(cat "$TMP/v16.err")"
+fi
+grep -q "session $SESSION: the client shows 16 bits a pixel" "$TMP/run.err" &&
+	ok "the broker logs the VNC client's depth" ||
+	not_ok "no depth logged for the VNC client" "$(grep "session $SESSION:" "$TMP/run.err" | tail -5)"
 # xfreerdp /gfx offers no H.264: GFX with Planar, lossless.
 xfreerdp_case 1920x1080 Planar 0.005 /gfx
 stop "$VP" "$XP"
