@@ -82,29 +82,6 @@ codec_of() {
 }
 SESSION=0
 
-# wait_depth DEPTH BPC: waits (5 s at most) until display-info shows head 0 requested at DEPTH
-# bits a pixel and BPC bits per colour; sets info.
-wait_depth() {
-	for _ in $(seq 50); do
-		info=$("$HD" ctl "$SOCK" display-info 2>&1)
-		case "$info" in *"\"depth\":$1,\"bpc\":$2}"*) return 0 ;; esac
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_565 WANT FILE: screendumps head 0 into FILE until `pngcmp rgb565` exits WANT (0: every
-# pixel is 5-6-5, 1: some are not), 10 s at most; sets r565 to its line.
-wait_565() {
-	for _ in $(seq 50); do
-		"$HD" ctl "$SOCK" screendump 0 "$2" >/dev/null 2>&1
-		r565=$(python3 "$PNGCMP" rgb565 "$2" 2>&1)
-		[ $? -eq "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # One xfreerdp a case, on an Xvfb screen of that size: its window is the whole screen.
 # xfreerdp_case SIZE WANT-CODEC TOLERANCE XFREERDP-ARGS...
 xfreerdp_case() {

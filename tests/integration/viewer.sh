@@ -122,4 +122,24 @@ for policy in ${POLICIES:-follow heads fixed}; do
 	[ "$rrc" -eq 0 ] && ok "$policy: run stops cleanly" || not_ok "$policy: run exit $rrc" "$(tail -5 "$TMP/$policy.err")"
 done
 
+# A low-colour viewer (256 colours: 8 bits a pixel) is a shape too: the guest is told 6 bits per
+# colour and draws RGB 5-6-5; when the viewer leaves it draws full colour again.
+if start_run lowcolour -C still=1 && start_xvfb 1280x720; then
+	XL=$XDISP XL_PID=$XPID
+	DISPLAY=$XL timeout -k 2 60 vncviewer -AutoSelect=0 -FullColor=0 -LowColorLevel=2 \
+		"127.0.0.1::$PORT" >"$TMP/lowcolour-viewer.log" 2>&1 &
+	VL=$!
+	PIDS="$PIDS $VL"
+	wait_depth 8 6 && ok "a 256-colour vncviewer makes head 0 depth 8, 6 bits per colour" ||
+		not_ok "head 0 did not take the viewer's depth" "$info" "$(grep 'bits a pixel' "$TMP/lowcolour.err")"
+	wait_565 0 "$TMP/low.png" && ok "the guest draws for it in RGB 5-6-5 ($r565)" ||
+		not_ok "the guest's screen is not 5-6-5 under a low-colour viewer" "$r565"
+	stop "$VL" "$XL_PID"
+	wait_depth 0 8 && wait_565 1 "$TMP/full.png" && ok "with the viewer gone the guest draws full colour ($r565)" ||
+		not_ok "the guest stayed at low colour" "$info" "$r565"
+	stop "$RUN_PID"
+else
+	not_ok "lowcolour: run or Xvfb did not come up" "$(cat "$TMP/lowcolour.err" 2>/dev/null)"
+fi
+
 finish
