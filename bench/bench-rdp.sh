@@ -4,8 +4,9 @@
 # guest must switch to, at the client (from its start: most of it is libfreerdp's own connection
 # sequence) and in the broker (from the accepted connection, its log); then, for the demo's typing and video workloads at 1280x720 and
 # 1920x1080, SECONDS of streaming through each graphics path (GFX H.264/AVC420, GFX Planar,
-# raw SurfaceBits): frames a second at the client, bytes a frame and encoder milliseconds a
-# frame from the broker's session totals. Prints figures; asserts nothing.
+# raw SurfaceBits at 32 and at 16 bits a pixel): frames a second at the client, bytes a frame
+# and encoder milliseconds a frame from the broker's session totals. Prints figures; asserts
+# nothing. STREAM_ONLY=1 skips the connect and reset figures; PATHS limits the streaming paths.
 # Usage: bench-rdp.sh PATH-TO-hyperdesk [RUNS] [SECONDS]
 set -u
 HD=${1:?usage: $0 HYPERDESK [RUNS] [SECONDS]}
@@ -43,6 +44,7 @@ path_args() {
 	h264) echo "--gfx=h264" ;;
 	planar) echo "--gfx=planar" ;;
 	surfacebits) echo "" ;;
+	surfacebits16) echo "--depth 16" ;;
 	esac
 }
 # session_totals N: "frames bytes enc_ms" of the broker's session N (its lines at the end).
@@ -58,6 +60,7 @@ session_totals() {
 	echo "${f:-0} ${b:-0} ${e:--}"
 }
 
+if [ "${STREAM_ONLY:-0}" != 1 ]; then
 SESSION=0
 echo "== rdp: connect to the first frame (still desktop, follow policy, median of $RUNS)"
 start -C still=1
@@ -116,12 +119,14 @@ for path in h264 planar; do
 done
 stop
 
+fi
+
 for wl in typing video; do
 	echo "== rdp: workload=$wl, ${SECONDS_EACH}s a path and size"
 	start -C "workload=$wl"
 	SESSION=0
 	for size in 1280x720 1920x1080; do
-		for path in h264 planar surfacebits; do
+		for path in ${PATHS:-h264 planar surfacebits surfacebits16}; do
 			# shellcheck disable=SC2046
 			out=$("$HD" shot "rdp://127.0.0.1:$RDP" --size "$size" $(path_args "$path") \
 				--stream $((SECONDS_EACH * 1000)) --stats -o "$TMP/s.png" 2>>"$TMP/shot.err")

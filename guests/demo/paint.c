@@ -89,40 +89,53 @@ void paint_fill(struct canvas *c, struct rect r, uint32_t color)
 }
 
 /* One channel value c to bits bits with dither threshold t (0..255), expanded back. */
-static uint32_t reduce_channel(uint32_t c, unsigned bits, uint32_t t)
+static uint8_t reduce_channel(uint32_t c, unsigned bits, uint32_t t)
 {
 	uint32_t levels = (1u << bits) - 1, q = (c * levels + t) / 255;
 
 	q = q > levels ? levels : q;
-	return (q << (8 - bits)) | (q >> (2 * bits - 8));
+	return (uint8_t)((q << (8 - bits)) | (q >> (2 * bits - 8)));
 }
 
-static int is565(uint32_t p)
-{
-	uint32_t r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+/* Per dither cell: every 8-bit value reduced to 5 and 6 bits and expanded; and whether a
+ * value is such an expansion already. Built at the first use (12 KiB). */
+static uint8_t red5[16][256], red6[16][256], is5[256], is6[256];
+static int reduce_ready;
 
-	return r == ((r & 0xf8) | (r >> 5)) && g == ((g & 0xfc) | (g >> 6)) &&
-	       b == ((b & 0xf8) | (b >> 5));
+static void reduce_init(void)
+{
+	/* Bayer's 4x4 matrix, as thresholds in the middle of 16 steps of 0..255. */
+	static const uint8_t bayer[16] = {8,   136, 40,  168, 200, 72,  232, 104,
+					  56,  184, 24,  152, 248, 120, 216, 88};
+
+	for (int k = 0; k < 16; k++)
+		for (uint32_t v = 0; v < 256; v++) {
+			red5[k][v] = reduce_channel(v, 5, bayer[k]);
+			red6[k][v] = reduce_channel(v, 6, bayer[k]);
+		}
+	for (uint32_t v = 0; v < 256; v++) {
+		is5[v] = v == ((v & 0xf8) | (v >> 5));
+		is6[v] = v == ((v & 0xfc) | (v >> 6));
+	}
+	reduce_ready = 1;
 }
 
 void paint_reduce565(struct canvas *c, struct rect r)
 {
-	/* Bayer's 4x4 matrix, as thresholds in the middle of 16 steps of 0..255. */
-	static const uint8_t bayer[4][4] = {
-	    {8, 136, 40, 168}, {200, 72, 232, 104}, {56, 184, 24, 152}, {248, 120, 216, 88}};
-
+	if (!reduce_ready)
+		reduce_init();
 	r = rect_intersect(r, rect_make(0, 0, c->w, c->h));
 	for (int y = r.y; y < r.y + r.h; y++) {
 		uint32_t *p = c->px + (long)y * c->stride;
+		int row = (y & 3) * 4;
 
 		for (int x = r.x; x < r.x + r.w; x++) {
-			uint32_t v = p[x], t = bayer[y & 3][x & 3];
+			uint32_t v = p[x], R = (v >> 16) & 0xff, G = (v >> 8) & 0xff, B = v & 0xff;
+			int k = row + (x & 3);
 
-			if (is565(v))
+			if (is5[R] & is6[G] & is5[B])
 				continue;
-			p[x] = reduce_channel((v >> 16) & 0xff, 5, t) << 16 |
-			       reduce_channel((v >> 8) & 0xff, 6, t) << 8 |
-			       reduce_channel(v & 0xff, 5, t);
+			p[x] = (uint32_t)red5[k][R] << 16 | (uint32_t)red6[k][G] << 8 | red5[k][B];
 		}
 	}
 }
