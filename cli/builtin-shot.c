@@ -63,6 +63,14 @@ static int parse_size(const char *s, uint32_t *w, uint32_t *h)
 	return 0;
 }
 
+/* A whole decimal number in s. */
+static bool parse_ulong(const char *s, unsigned long *v)
+{
+	char *end;
+	*v = strtoul(s, &end, 10);
+	return end != s && !*end;
+}
+
 static int parse_ms(const char *opt, const char *s, unsigned *out)
 {
 	char *end;
@@ -233,9 +241,8 @@ int cmd_shot(int argc, char **argv)
 			cfg.gfx_required = true;
 			break;
 		case OPT_SCALE: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || v < 100 || v > 500) {
+			unsigned long v;
+			if (!parse_ulong(optarg, &v) || v < 100 || v > 500) {
 				fprintf(stderr, "hyperdesk shot: --scale: '%s' is not a percentage "
 						"from 100 to 500\n",
 					optarg);
@@ -256,9 +263,8 @@ int cmd_shot(int argc, char **argv)
 			monitors = optarg;
 			break;
 		case OPT_DEPTH: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || (v != 15 && v != 16 && v != 24 && v != 32)) {
+			unsigned long v;
+			if (!parse_ulong(optarg, &v) || (v != 15 && v != 16 && v != 24 && v != 32)) {
 				fprintf(stderr, "hyperdesk shot: --depth: '%s' is not 15, 16, 24 or "
 						"32\n",
 					optarg);
