@@ -148,11 +148,11 @@ long ksys_cursor_move(uint64_t head, uint64_t x, uint64_t y);
 /* Input (input.c): the devices' interrupt, and whether events wait for the program. */
 long ksys_input_open(void);
 long ksys_input_read(uint64_t uev, uint64_t max, uint64_t timeout_ms);
+void input_interrupt(void);
+int input_pending(void);
 /* memfill= (memfill-sys.c): SYS_MEMFILL_MAP, and the close SYS_GPU_OPEN does first. */
 long ksys_memfill_map(uint64_t offset, uint64_t max);
 void memfill_close(void);
-void input_interrupt(void);
-int input_pending(void);
 __attribute__((noreturn)) void enter_user(void *entry, void *stack_top);
 #endif
 
