@@ -138,6 +138,21 @@ static int opt_iterations(struct demo_opts *o, const char *key, const char *val,
 	return 0;
 }
 
+#define MEMFILL_MAX_MIB 1048576u /* the VMM's largest --memory; the RAM decides the rest */
+
+/* MiB, or "all"; whether the RAM has that much is known only when the fill starts (memfill.c). */
+static int opt_memfill(struct demo_opts *o, const char *key, const char *val, size_t len)
+{
+	if (val && len == 3 && !memcmp(val, "all", 3)) {
+		o->memfill_all = 1;
+		return 0;
+	}
+	if (parse_uint(val, len, MEMFILL_MAX_MIB, &o->memfill_mib) < 0)
+		return bad_value(key, val, len);
+	o->memfill_all = 0;
+	return 0;
+}
+
 /* New workloads add a field to struct demo_opts and a row here. */
 static const struct option options[] = {
     {"exit", opt_exit},
@@ -150,6 +165,7 @@ static const struct option options[] = {
     {"gfxtest", opt_gfxtest},
     {"still", opt_still},
     {"iterations", opt_iterations},
+    {"memfill", opt_memfill},
 };
 
 static int is_space(char c)

@@ -29,6 +29,8 @@ struct demo_opts {
 	int gfxtest;	    /* gfxtest=1: self-test of the graphics calls instead of the desktop */
 	int still;	    /* still=1: a fixed clock, no run-dependent counters (reference images) */
 	unsigned iterations; /* iterations=N: an engine workload's count (0 = its default) */
+	unsigned memfill_mib; /* memfill=N: write N MiB of free RAM once at start (0 = none) */
+	int memfill_all;      /* memfill=all: write all free RAM */
 };
 
 /* Space-separated key=value words; a later word overrides an earlier one. Unknown keys only
@@ -38,5 +40,9 @@ int cmdline_parse(const char *cmdline, struct demo_opts *opts);
 /* workloads.c: runs an engine workload (WORKLOAD_COMPUTE..WORKLOAD_CHECKSUM), prints its
  * checksum and powers off with status 0. */
 __attribute__((noreturn)) void engine_workload_run(const struct demo_opts *opts);
+
+/* memfill.c: writes the free RAM memfill= asks for (a pattern no two pages share) and prints
+ * how much and how long; powers off with status 1 if that is more than the guest has. */
+void memfill_run(const struct demo_opts *opts);
 
 #endif

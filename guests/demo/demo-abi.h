@@ -42,6 +42,8 @@
 /* Input (input.c): the virtio-input keyboard and tablet. */
 #define SYS_INPUT_OPEN 16 /* () -> DEMO_INPUT_KEYBOARD | DEMO_INPUT_TABLET found, or -ENODEV */
 #define SYS_INPUT_READ 17 /* (struct demo_input_event *, max, timeout_ms) -> events read */
+/* memfill= (memfill-sys.c): free RAM lent to the program before the GPU's pool takes it. */
+#define SYS_MEMFILL_MAP 18 /* (offset, max) -> bytes mapped at DEMO_MEMFILL_BASE, 0 = none */
 /* Engine workloads (workload=compute|pio|syscall|mixed, workloads.c). Numbered apart from the
  * others; both never fail and return all 64 bits as the value, even where it looks negative. */
 #define SYS_WORK_ARITH 32 /* (x) -> x after 16 rounds of x = x * 5 + 1 */
@@ -55,6 +57,7 @@
 #define DEMO_EBADF     9   /* no such surface handle */
 #define DEMO_ENOMEM    12  /* out of guest memory (or device memory) */
 #define DEMO_EFAULT    14  /* a pointer outside the program's region */
+#define DEMO_EBUSY     16  /* the fill window is closed: SYS_GPU_OPEN was called */
 #define DEMO_ENODEV    19  /* no GPU (or SYS_GPU_OPEN not called) */
 #define DEMO_EINVAL    22  /* an argument out of range */
 #define DEMO_ENOSPC    28  /* every surface slot is in use */
@@ -68,6 +71,16 @@
 #define DEMO_WAIT_FOREVER (~0ull)      /* SYS_DISPLAY_WAIT timeout: no timeout */
 
 #define DEMO_GPU_NO_BLOB 1u /* SYS_GPU_OPEN flag: use 2D resources even if blobs are offered */
+
+/*
+ * SYS_MEMFILL_MAP maps free RAM (what the graphics pool would manage: all RAM above the image,
+ * in whole 2 MiB pages) from byte offset of it, at most max bytes rounded up to 2 MiB and at
+ * most one window, and unmaps what was there; it returns the bytes mapped, 0 (nothing mapped)
+ * at or past the end or for max 0, -EINVAL for an offset not 2 MiB-aligned, -EBUSY once
+ * SYS_GPU_OPEN has been called: from then on the pool may hand the RAM to the device.
+ */
+#define DEMO_MEMFILL_BASE   0x4100000000ull /* 260 GiB, just above the surfaces' 4 GiB */
+#define DEMO_MEMFILL_WINDOW (1ull << 30)
 
 #define DEMO_MAX_HEADS	  16
 #define DEMO_MAX_SURFACES 16

@@ -265,6 +265,27 @@ void uwin_unmap(uint64_t va, uint64_t len)
 	}
 }
 
+/*
+ * The fill window (memfill-sys.c): one GiB of program addresses through which memfill= writes
+ * free RAM before the GPU's pool owns it. A remap rewrites the whole directory and reloads
+ * CR3, which drops every old translation at once (512 INVLPGs would cost more, emulated).
+ */
+static uint64_t fill_pd[512] __attribute__((aligned(4096)));
+
+void fillwin_map(uint64_t pa, uint64_t len)
+{
+	uint64_t v = pa | PTE_P | PTE_RW | PTE_US | PTE_PS | pte_nx, cr3;
+
+	for (uint64_t off = 0; off < DEMO_MEMFILL_WINDOW; off += PAGE_2M, v += PAGE_2M)
+		fill_pd[off >> 21] = off < len ? v : 0;
+	pdpt[DEMO_MEMFILL_BASE >> 30] = (uint64_t)fill_pd | PTE_TABLE;
+	asm volatile("mov %%cr3, %0\n\t"
+		     "mov %0, %%cr3"
+		     : "=r"(cr3)
+		     :
+		     : "memory");
+}
+
 /* ------------------------------- boot ------------------------------- */
 
 __attribute__((noreturn)) static void fail(const char *msg, uint32_t len)

@@ -97,6 +97,12 @@ __attribute__((noreturn)) void halt_forever(void);
 #define MAP_END	  ((uint64_t)MAP_GIB << 30)
 void uwin_map(uint64_t va, uint64_t pa, uint64_t len);
 void uwin_unmap(uint64_t va, uint64_t len);
+/* The fill window at DEMO_MEMFILL_BASE (kernel.c): [pa, pa + len) in 2 MiB pages, len at most
+ * DEMO_MEMFILL_WINDOW (0 unmaps all). Its GiB lies above the user window's. */
+void fillwin_map(uint64_t pa, uint64_t len);
+_Static_assert(DEMO_MEMFILL_BASE >= UWIN_BASE + ((uint64_t)UWIN_GIB << 30) &&
+		       DEMO_MEMFILL_WINDOW == 1ull << 30 && !(DEMO_MEMFILL_BASE & ((1ull << 30) - 1)),
+	       "the fill window is one whole GiB of its own");
 
 /* Local and I/O APIC register windows, at their reset addresses (mapped uncached by
  * kernel.c, used by intr.c). */
@@ -144,6 +150,9 @@ long ksys_input_open(void);
 long ksys_input_read(uint64_t uev, uint64_t max, uint64_t timeout_ms);
 void input_interrupt(void);
 int input_pending(void);
+/* memfill= (memfill-sys.c): SYS_MEMFILL_MAP, and the close SYS_GPU_OPEN does first. */
+long ksys_memfill_map(uint64_t offset, uint64_t max);
+void memfill_close(void);
 __attribute__((noreturn)) void enter_user(void *entry, void *stack_top);
 #endif
 

@@ -57,6 +57,8 @@ void umain(void)
 		uprintf("exit: %u\n", opts.exit_code);
 		uexit((int)opts.exit_code);
 	}
+	if (opts.memfill_all || opts.memfill_mib)
+		memfill_run(&opts);
 	if (opts.workload >= WORKLOAD_COMPUTE)
 		engine_workload_run(&opts);
 	if (opts.gfxtest)

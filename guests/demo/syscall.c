@@ -147,6 +147,7 @@ long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 	case SYS_SLEEP:
 		return sys_sleep(a0);
 	case SYS_GPU_OPEN:
+		memfill_close(); /* the pool may hand the RAM to the device from now on */
 		return ksys_gpu_open(a0);
 	case SYS_DISPLAY_INFO:
 		return ksys_display_info(a0);
@@ -170,6 +171,8 @@ long syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 		return ksys_input_open();
 	case SYS_INPUT_READ:
 		return ksys_input_read(a0, a1, a2);
+	case SYS_MEMFILL_MAP:
+		return ksys_memfill_map(a0, a1);
 	case SYS_WORK_ARITH:
 		return (long)sys_work_arith(a0);
 	case SYS_WORK_PIO:

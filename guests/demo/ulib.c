@@ -114,6 +114,11 @@ long sys_input_read(struct demo_input_event *ev, uint32_t max, uint64_t timeout_
 	return syscall3(SYS_INPUT_READ, (long)ev, max, (long)timeout_ms);
 }
 
+long sys_memfill_map(uint64_t offset, uint64_t max)
+{
+	return syscall3(SYS_MEMFILL_MAP, (long)offset, (long)max, 0);
+}
+
 /* ------------------------------ memory ------------------------------ */
 
 /* String instructions: the program runs natively (CPL3), where REP MOVSB/STOSB are the

@@ -35,6 +35,7 @@ long sys_cursor_set(const uint32_t *pixels, uint32_t hot_x, uint32_t hot_y, uint
 long sys_cursor_move(uint32_t head, uint32_t x, uint32_t y);
 long sys_input_open(void);
 long sys_input_read(struct demo_input_event *ev, uint32_t max, uint64_t timeout_ms);
+long sys_memfill_map(uint64_t offset, uint64_t max);
 
 /* Output is buffered and written a line at a time: each write is a trip through the
  * (slowly emulated) kernel. */

@@ -25,6 +25,13 @@ hd vmm --guest-cmdline "exit=256"
 expect_rc "an out-of-range exit value is a guest error" 1
 expect_in "guest explains the bad value" "error: bad value for exit: 256" "$out"
 
+hd vmm --memory 256 --guest-cmdline "memfill=257"
+expect_rc "memfill= more than the RAM is a guest error" 1
+expect_in "guest explains the bad value" "error: bad value for memfill: 257 (more than the" "$out"
+hd vmm --guest-cmdline "memfill=lots"
+expect_rc "a memfill= that is no number is a guest error" 1
+expect_in "guest names the bad value" "error: bad value for memfill: lots" "$out"
+
 hd vmm --guest-cmdline "fault=1"
 expect_rc "a guest page fault ends with the guest's fault status" 125
 expect_in "guest reports the exception" "guest: exception 14" "$out"

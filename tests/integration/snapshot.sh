@@ -93,6 +93,39 @@ expect_one_line_error "--restore with --memory" "memory conflicts with --restore
 hd ctl "$TMP/nobody.sock" snapshot "$TMP/x.snap"
 [ "$rc" -ne 0 ] && ok "ctl snapshot without a VM fails (exit $rc)" || not_ok "ctl snapshot without a VM" "$out"
 
+# ---- memfill=all: a guest that wrote all its free RAM is resident and saved whole ----
+# filled_snapshot NAME CMDLINE: a 256 MiB desktop with CMDLINE, snapshotted once it is up;
+# sets RES (resident bytes from status) and BYTES (the snapshot's).
+filled_snapshot() {
+	local sock="$TMP/$1.sock" con="$TMP/$1.console"
+	timeout -k 5 60 "$HD" vmm --memory 256 --control "$sock" --serial "$con" \
+		--guest-cmdline "$2" 2>"$TMP/$1.err" &
+	local vmm=$!
+	PIDS="$PIDS $vmm"
+	for _ in $(seq 100); do grep -q "^display: head 0" "$con" 2>/dev/null && break; sleep 0.1; done
+	hd ctl "$sock" status
+	RES=$(printf '%s' "$out" | sed -n 's/.*"memory_resident_bytes":\([0-9]*\).*/\1/p')
+	hd ctl "$sock" snapshot "$TMP/$1.snap"
+	expect_rc "$1: ctl snapshot" 0
+	BYTES=$(printf '%s' "$out" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
+	stop "$vmm"
+	rm -f "$TMP/$1.snap"
+}
+filled_snapshot plain still=1
+RES0=$RES BYTES0=$BYTES
+filled_snapshot filled "memfill=all still=1"
+MIB=$(sed -n 's/^memfill: \([0-9]*\) MiB in .*/\1/p' "$TMP/filled.console")
+[ "${MIB:-0}" -ge 200 ] && ok "memfill=all filled $MIB MiB of 256" ||
+	not_ok "memfill=all filled '$MIB' MiB" "$(cat "$TMP/filled.console")"
+# The plain desktop's 4 MiB surface lies in RAM the fill also wrote, hence 95 %.
+WANT=$((${MIB:-0} * 1048576 * 95 / 100))
+[ -n "$RES" ] && [ -n "$RES0" ] && [ $((RES - RES0)) -ge "$WANT" ] &&
+	ok "resident RAM grew by the fill ($RES0 -> $RES bytes)" ||
+	not_ok "resident RAM '$RES0' without memfill, '$RES' with, want +$WANT"
+[ -n "$BYTES" ] && [ -n "$BYTES0" ] && [ $((BYTES - BYTES0)) -ge "$WANT" ] &&
+	ok "the snapshot grew by the fill ($BYTES0 -> $BYTES bytes)" ||
+	not_ok "snapshot bytes '$BYTES0' without memfill, '$BYTES' with, want +$WANT"
+
 # ---- the desktop: GPU resources, backing and scanouts come back ----
 PNGCMP="$(cd "$(dirname "$0")" && pwd)/pngcmp.py"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read PNG files"; exit 77; }
