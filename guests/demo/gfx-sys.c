@@ -37,31 +37,18 @@ static uint32_t cursor_x[GFX_MAX_HEADS], cursor_y[GFX_MAX_HEADS];
 
 #define CURSOR_BYTES (64 * 64 * 4)
 
-/* Graphics memory: all RAM the boot info lists, less the VMM's low area and the image (the
- * kernel's stacks and tables are inside the image), and only what is identity-mapped. */
+/* Graphics memory: all free RAM (free_ram_region: above the image, which holds the kernel's
+ * stacks and tables, and only what is identity-mapped). */
 static void pools_init(void)
 {
-	const struct hv_boot_info *bi = boot_info;
-	uint64_t img_end = bi->image_end > (uint64_t)__user_end ? bi->image_end
-							      : (uint64_t)__user_end;
-	uint32_t n = bi->ram_count < HV_BOOT_MAX_RAM ? bi->ram_count : HV_BOOT_MAX_RAM;
+	uint64_t s, e;
 
 	if (pools_ready)
 		return;
 	pools_ready = 1;
-	img_end = (img_end + PAGE_2M - 1) & ~(PAGE_2M - 1);
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t s = bi->ram[i].gpa, e = s + bi->ram[i].size;
-
-		if (e < s)
-			e = ~0ull;
-		if (s < img_end)
-			s = img_end;
-		if (e > MAP_END)
-			e = MAP_END;
+	for (uint32_t i = 0; free_ram_region(i, &s, &e); i++)
 		if (s < e)
 			mo_add_region(&ram_pool, s, e);
-	}
 	mo_add_region(&va_pool, UWIN_BASE, UWIN_BASE + ((uint64_t)UWIN_GIB << 30));
 }
 

@@ -150,6 +150,11 @@ long ksys_input_open(void);
 long ksys_input_read(uint64_t uev, uint64_t max, uint64_t timeout_ms);
 void input_interrupt(void);
 int input_pending(void);
+/* Free RAM: region i of the boot info's RAM above the image (rounded up to 2 MiB: the
+ * kernel's stacks and tables and the program's buffers are all inside it) and below MAP_END,
+ * as [*start, *end), maybe empty. Returns 1, or 0 past the last region. The GPU's pool is
+ * made of it, and memfill= writes it before the pool exists (memfill-sys.c). */
+int free_ram_region(uint32_t i, uint64_t *start, uint64_t *end);
 /* memfill= (memfill-sys.c): SYS_MEMFILL_MAP, and the close SYS_GPU_OPEN does first. */
 long ksys_memfill_map(uint64_t offset, uint64_t max);
 void memfill_close(void);

@@ -6,13 +6,7 @@
 static int closed; /* SYS_GPU_OPEN was called: the pool owns the RAM from then on */
 static int mapped; /* the window holds something */
 
-/*
- * Free RAM is what gfx-sys.c's pool is made of: every RAM region of the boot info above the
- * image (rounded up to 2 MiB: the kernel's stacks and tables and the program's buffers are all
- * inside it) and below MAP_END; here also cut to whole 2 MiB pages, the window's unit. Sets
- * [*start, *end) to region i of it (maybe empty) and returns 1, or returns 0 past the last.
- */
-static int free_region(uint32_t i, uint64_t *start, uint64_t *end)
+int free_ram_region(uint32_t i, uint64_t *start, uint64_t *end)
 {
 	const struct hv_boot_info *bi = boot_info;
 	uint64_t img_end =
@@ -28,9 +22,19 @@ static int free_region(uint32_t i, uint64_t *start, uint64_t *end)
 		*end = ~0ull;
 	if (*start < img_end)
 		*start = img_end;
-	*start = (*start + PAGE_2M - 1) & ~(PAGE_2M - 1);
 	if (*end > MAP_END)
 		*end = MAP_END;
+	if (*end < *start)
+		*end = *start;
+	return 1;
+}
+
+/* Region i of free RAM in whole 2 MiB pages, the fill window's unit. */
+static int free_region(uint32_t i, uint64_t *start, uint64_t *end)
+{
+	if (!free_ram_region(i, start, end))
+		return 0;
+	*start = (*start + PAGE_2M - 1) & ~(PAGE_2M - 1);
 	*end &= ~(PAGE_2M - 1);
 	if (*end < *start)
 		*end = *start;
