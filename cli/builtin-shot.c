@@ -71,6 +71,29 @@ static bool parse_ulong(const char *s, unsigned long *v)
 	return end != s && !*end;
 }
 
+static bool scale_ok(unsigned long v)
+{
+	return v >= 100 && v <= 500;
+}
+
+static bool depth_ok(unsigned long v)
+{
+	return v == 15 || v == 16 || v == 24 || v == 32;
+}
+
+/* A number for option opt that ok() accepts, else one line saying it is not want. */
+static int parse_uint_opt(const char *opt, const char *s, bool (*ok)(unsigned long),
+			  const char *want, unsigned *out)
+{
+	unsigned long v;
+	if (!parse_ulong(s, &v) || !ok(v)) {
+		fprintf(stderr, "hyperdesk shot: %s: '%s' is not %s\n", opt, s, want);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int parse_ms(const char *opt, const char *s, unsigned *out)
 {
 	char *end;
@@ -240,17 +263,11 @@ int cmd_shot(int argc, char **argv)
 			cfg.gfx_h264 = !optarg || !strcmp(optarg, "h264");
 			cfg.gfx_required = true;
 			break;
-		case OPT_SCALE: {
-			unsigned long v;
-			if (!parse_ulong(optarg, &v) || v < 100 || v > 500) {
-				fprintf(stderr, "hyperdesk shot: --scale: '%s' is not a percentage "
-						"from 100 to 500\n",
-					optarg);
+		case OPT_SCALE:
+			if (parse_uint_opt("--scale", optarg, scale_ok, "a percentage from 100 to 500",
+					   &cfg.scale) < 0)
 				return CLI_EXIT_USAGE;
-			}
-			cfg.scale = (unsigned)v;
 			break;
-		}
 		case OPT_SLOW:
 			if (parse_ms("--slow", optarg, &cfg.slow_ms) < 0)
 				return CLI_EXIT_USAGE;
@@ -262,17 +279,11 @@ int cmd_shot(int argc, char **argv)
 		case OPT_MONITORS:
 			monitors = optarg;
 			break;
-		case OPT_DEPTH: {
-			unsigned long v;
-			if (!parse_ulong(optarg, &v) || (v != 15 && v != 16 && v != 24 && v != 32)) {
-				fprintf(stderr, "hyperdesk shot: --depth: '%s' is not 15, 16, 24 or "
-						"32\n",
-					optarg);
+		case OPT_DEPTH:
+			if (parse_uint_opt("--depth", optarg, depth_ok, "15, 16, 24 or 32",
+					   &cfg.depth) < 0)
 				return CLI_EXIT_USAGE;
-			}
-			cfg.depth = (unsigned)v;
 			break;
-		}
 		case 'v':
 			hd_log_set_level(HD_LOG_DEBUG);
 			break;
