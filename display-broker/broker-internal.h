@@ -160,7 +160,7 @@ void broker_session_place_more(struct broker *b, struct bk_session *s);
 int broker_tcp_listen(const char *addr, unsigned port, int backlog, unsigned *port_out);
 /* Under the lock: records the depth (bits a pixel) s's client shows; a new one reshapes the
  * heads it watches by policy. Depths the channel cannot carry are taken as not known. */
-void broker_session_depth(struct broker *b, struct bk_session *s, uint32_t depth);
+void broker_session_depth(struct bk_session *s, uint32_t depth);
 /* The physical size for a shape at the configured DPI (0 x 0 without one). */
 void broker_shape_mm(const struct broker *b, uint32_t w, uint32_t h, uint32_t *wmm,
 		     uint32_t *hmm);

@@ -184,9 +184,8 @@ void broker_session_attach(struct broker *b, struct bk_session *s)
 	broker_session_place_more(b, s);
 }
 
-void broker_session_depth(struct broker *b, struct bk_session *s, uint32_t depth)
+void broker_session_depth(struct bk_session *s, uint32_t depth)
 {
-	(void)b;
 	if (!hd_chan_depth_ok(depth))
 		depth = 0;
 	if (s->depth_ns && s->want_depth == depth)

@@ -209,7 +209,7 @@ static void want_layout(struct rdp_local *l, const struct rdp_layout *lay, bool 
 	uint64_t now = hd_now_ns();
 	s->hold = false; /* logged on, its layout known: it may have heads now */
 	if (at_connect)
-		broker_session_depth(b, s, l->peer->settings->ColorDepth);
+		broker_session_depth(s, l->peer->settings->ColorDepth);
 	if (!fixed) {
 		s->want_set = true;
 		s->want_w = m0->width;

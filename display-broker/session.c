@@ -306,7 +306,7 @@ static rfbBool set_translate(rfbClientPtr cl)
 	rfbBool r = rfbSetTranslateFunction(cl);
 	uint32_t depth = cl->format.trueColour ? cl->format.depth : 8;
 	pthread_mutex_lock(&l->b->lock);
-	broker_session_depth(l->b, l->s, depth);
+	broker_session_depth(l->s, depth);
 	pthread_mutex_unlock(&l->b->lock);
 	return r;
 }

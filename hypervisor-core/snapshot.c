@@ -243,17 +243,23 @@ void hv_snap_writer_abort(struct hv_snap_writer *w)
 	free(w);
 }
 
-int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, size_t errlen)
+/* Writes the end record (a section left open fails the file) and flushes: 0, or an errno. */
+static int w_finish(struct hv_snap_writer *w)
 {
 	struct snap_section_header end = {.crc = w->file_crc};
 	snprintf(end.name, sizeof(end.name), SNAP_END);
 	if (w->in_section)
 		w->failed = true;
 	w_write(w, &end, sizeof(end));
-	int e = 0;
 	if (w->failed || fflush(w->f) != 0)
-		e = errno ? errno : EIO;
-	else if (fsync(fileno(w->f)) < 0)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, size_t errlen)
+{
+	int e = w_finish(w);
+	if (!e && fsync(fileno(w->f)) < 0)
 		e = errno;
 	if (e) {
 		snprintf(err, errlen, "cannot write '%s': %s", w->tmp, strerror(e));
@@ -279,16 +285,9 @@ int hv_snap_writer_commit(struct hv_snap_writer *w, uint64_t *bytes, char *err, 
 int hv_snap_writer_take(struct hv_snap_writer *w, uint8_t **buf, size_t *len, char *err,
 			size_t errlen)
 {
-	struct snap_section_header end = {.crc = w->file_crc};
-	snprintf(end.name, sizeof(end.name), SNAP_END);
-	if (w->in_section)
-		w->failed = true;
-	w_write(w, &end, sizeof(end));
-	int e = 0;
+	int e = w_finish(w);
 	uint8_t *b = NULL;
-	if (w->failed || fflush(w->f) != 0) {
-		e = errno ? errno : EIO;
-	} else {
+	if (!e) {
 		b = malloc(w->bytes ? (size_t)w->bytes : 1);
 		size_t off = 0;
 		while (b && off < w->bytes) {

@@ -8,19 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RFB="$HERE/rfbinput.py"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
 
-LOG="$TMP/run.console"
-SOCK="$TMP/run.sock"
-timeout -k 5 200 "$HD" run --vnc 127.0.0.1:0 --serial "$LOG" --control "$SOCK" -C still=1 \
-	>"$TMP/run.out" 2>"$TMP/run.err" &
-RUN_PID=$!
-PIDS="$PIDS $RUN_PID"
-PORT=""
-for _ in $(seq 150); do
-	PORT=$(sed -n 's/.*VNC at 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/run.err" | head -n1)
-	[ -n "$PORT" ] && grep -q "display: head 0" "$LOG" 2>/dev/null && break
-	sleep 0.1
-done
-if [ -z "$PORT" ] || ! grep -q "display: head 0" "$LOG" 2>/dev/null; then
+if ! start_run run -C still=1; then
 	not_ok "run did not come up" "$(cat "$TMP/run.err")"
 	echo "$passed passed, $failed failed"
 	exit 1
